@@ -1,1 +1,12 @@
-pub fn x(){}
+//! fastautoreload's native core.
+//!
+//! The pure-Rust parts (source lookup, file fingerprints, the module table) carry no
+//! PyO3 and are tested with `cargo test`; `bindings` is the PyO3 layer that drives them
+//! from Python and does the object work (re-execution, patching) through the C API.
+
+pub mod fingerprint;
+pub mod module_table;
+pub mod source_path;
+
+#[cfg(feature = "python")]
+mod bindings;

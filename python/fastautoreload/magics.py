@@ -1,0 +1,193 @@
+"""The ``%autoreload`` and ``%aimport`` magics, with IPython 9's arguments and wording."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from IPython.core import magic_arguments
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from .reloader import ModuleReloader
+
+_MODES = {
+    "0": "off",
+    "off": "off",
+    "1": "explicit",
+    "explicit": "explicit",
+    "2": "all",
+    "all": "all",
+    "3": "complete",
+    "complete": "complete",
+}
+
+
+@magics_class
+class AutoreloadMagics(Magics):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._reloader = ModuleReloader(self.shell)
+        self._reloader.check_all = False
+        self._reloader.autoload_obj = False
+        self._last_execution_info = None
+        # Whole-module re-execution only (``--full`` / trailing ``-``); kept for the
+        # source differ, which decides per reload when it may do less.
+        self.full_reload = False
+
+    @line_magic
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument(
+        "mode",
+        type=str,
+        default="now",
+        nargs="?",
+        help="""blank or 'now' - Reload all modules (except those excluded by %%aimport)
+             automatically now.
+
+             '0' or 'off' - Disable automatic reloading.
+
+             '1' or 'explicit' - Reload only modules imported with %%aimport every
+             time before executing the Python code typed.
+
+             '2' or 'all' - Reload all modules (except those excluded by %%aimport)
+             every time before executing the Python code typed.
+
+             '3' or 'complete' - Same as 2/all, but also adds any new
+             objects in the module.
+
+             A trailing '-' (e.g. '%autoreload 2-') is the same as --full.
+             """,
+    )
+    @magic_arguments.argument(
+        "-p", "--print", action="store_true", default=False,
+        help="Show autoreload activity using `print` statements",
+    )
+    @magic_arguments.argument(
+        "-l", "--log", action="store_true", default=False,
+        help="Show autoreload activity using the logger ('autoreload', at INFO level)",
+    )
+    @magic_arguments.argument(
+        "--hide-errors", action="store_true", default=False,
+        help="Hide autoreload errors",
+    )
+    @magic_arguments.argument(
+        "--full", action="store_true", default=False,
+        help="Always re-execute whole modules",
+    )
+    def autoreload(self, line=""):
+        r"""%autoreload => Reload modules automatically (fastautoreload)
+
+        %autoreload or %autoreload now
+        Reload all changed modules (except those excluded by %aimport) now.
+
+        %autoreload 0 or %autoreload off
+        Disable automatic reloading.
+
+        %autoreload 1 or %autoreload explicit
+        Reload only modules imported with %aimport every time before executing
+        the Python code typed.
+
+        %autoreload 2 or %autoreload all
+        Reload all modules (except those excluded by %aimport) every time
+        before executing the Python code typed.
+
+        %autoreload 3 or %autoreload complete
+        Same as 2/all, but also pushes new and changed names of a reloaded module
+        into the user namespace (only the names imported with `from m import x [as y]`
+        when the module was imported that way).
+
+        --print (-p) prints the name of each module as it is reloaded; --log (-l) sends
+        it to the 'autoreload' logger at INFO level; both can be given. --hide-errors
+        hides reload failures. Every %autoreload call resets the flags it does not give.
+
+        A module is reloaded only when its content changed (a touched or re-saved file
+        is not), from the exact bytes that were read. Functions and classes keep their
+        identity: `from m import f` references, existing instances, isinstance checks
+        and pickling keep working. A reload that fails leaves the module exactly as it
+        was and is retried when the file changes again.
+        """
+        args = magic_arguments.parse_argstring(self.autoreload, line)
+        mode = args.mode.lower()
+        self.full_reload = args.full or mode.endswith("-")
+        mode = mode.removesuffix("-") or "now"
+        reloader = self._reloader
+        reloader._report = _reporter(args.print, args.log)
+        reloader.hide_errors = args.hide_errors
+        if mode == "now":
+            reloader.check(True)
+            return
+        if mode not in _MODES:
+            raise ValueError(f'Unrecognized autoreload mode "{mode}".')
+        setting = _MODES[mode]
+        reloader.enabled = setting != "off"
+        if setting != "off":
+            reloader.check_all = setting in ("all", "complete")
+            reloader.autoload_obj = setting == "complete"
+
+    @line_magic
+    def aimport(self, parameter_s="", stream=None):
+        """%aimport => Import modules for automatic reloading.
+
+        %aimport
+        List modules to automatically import and not to import.
+
+        %aimport foo
+        Import module 'foo' and mark it to be autoreloaded for %autoreload explicit
+
+        %aimport foo, bar
+        Import modules 'foo', 'bar' and mark them to be autoreloaded for %autoreload explicit
+
+        %aimport foo as f
+        Import module 'foo', mark it, and bind it to 'f'
+
+        %aimport -foo, bar
+        Mark module 'foo' to not be autoreloaded for %autoreload explicit, all, or complete,
+        and 'bar' to be autoreloaded for mode explicit.
+        """
+        reloader = self._reloader
+        if not parameter_s:
+            stream = stream or sys.stdout
+            if reloader.check_all:
+                stream.write("Modules to reload:\nall-except-skipped\n")
+            else:
+                stream.write("Modules to reload:\n%s\n" % " ".join(sorted(reloader.modules)))
+            stream.write("\nModules to skip:\n%s\n" % " ".join(sorted(reloader.skip_modules)))
+            return
+        for spec in (item.strip() for item in parameter_s.split(",")):
+            if spec.startswith("-"):
+                reloader.mark_module_skipped(spec[1:].strip())
+                continue
+            name, _, alias = (part.strip() for part in spec.partition(" as "))
+            top_module, top_name = reloader.aimport_module(name)
+            # `%aimport a.b as x` binds the submodule, as `import a.b as x` would.
+            self.shell.push({alias: sys.modules[name]} if alias else {top_name: top_module})
+
+    def pre_run_cell(self, info=None):
+        self._last_execution_info = info
+        if self._reloader.enabled:
+            self._reloader.check()
+
+    def post_execute_hook(self):
+        """Track modules imported by the cell and, in mode 3, its ``from`` imports."""
+        reloader = self._reloader
+        info = self._last_execution_info
+        if (
+            reloader.enabled
+            and reloader.autoload_obj
+            and info is not None
+            and getattr(info, "transformed_cell", None)
+            and getattr(self.shell, "last_execution_succeeded", True)
+        ):
+            reloader.import_from_tracker.track_cell(info.transformed_cell)
+        reloader._tracker.sync(sys.modules)
+
+
+def _reporter(print_: bool, log: bool):
+    log_info = logging.getLogger("autoreload").info
+    sinks = [sink for sink, on in ((print, print_), (log_info, log)) if on]
+
+    def report(msg: str) -> None:
+        for sink in sinks:
+            sink(msg)
+
+    return report

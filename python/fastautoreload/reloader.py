@@ -1,0 +1,213 @@
+"""The reload policy: which modules to check, what to report, what to do on failure.
+
+The work itself (finding changed files, hashing, re-executing, patching objects) is in
+the native core; this file keeps the IPython-compatible state and wording around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+import weakref
+from importlib import import_module
+from types import ModuleType
+
+from . import _native
+from .import_tracker import ImportFromTracker
+
+logger = logging.getLogger("autoreload")
+
+# Module attributes that mode 3 never pushes into the user namespace.
+_MODULE_DUNDERS = frozenset(
+    {
+        "__name__",
+        "__doc__",
+        "__package__",
+        "__loader__",
+        "__spec__",
+        "__file__",
+        "__cached__",
+        "__builtins__",
+        "__path__",
+    }
+)
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+class ModuleReloader:
+    """Reloads changed modules; the counterpart of IPython's ``ModuleReloader``."""
+
+    enabled = False
+    """Whether this reloader checks modules before each cell."""
+
+    check_all = True
+    """Check every module in ``sys.modules``, not just those listed in ``modules``."""
+
+    autoload_obj = False
+    """Mode 3: also push new and changed module names into the user namespace."""
+
+    def __init__(self, shell=None):
+        self.shell = shell
+        self.modules: dict[str, bool] = {}
+        """Modules marked by ``%aimport`` (the whitelist of mode 1)."""
+        self.skip_modules: dict[str, bool] = {}
+        """Modules never reloaded, in every mode."""
+        self.failed: dict[str, str] = {}
+        """Source path -> content hash of the version that failed to reload."""
+        self.old_objects: dict[tuple[str, str], list[weakref.ref]] = {}
+        """(module, name) -> weak references to objects registered by ``superreload``."""
+        self.hide_errors = False
+        self.import_from_tracker = ImportFromTracker({}, {})
+        self._report = _quiet
+        self._tracker = _native.Tracker()
+        self.check(check_all=True, do_reload=False)
+
+    # -- the marks used by %aimport ---------------------------------------------------
+
+    def mark_module_skipped(self, module_name: str) -> None:
+        """Never reload the named module."""
+        self.modules.pop(module_name, None)
+        self.skip_modules[module_name] = True
+
+    def mark_module_reloadable(self, module_name: str) -> None:
+        """Reload the named module in mode 1 (once it is imported)."""
+        self.skip_modules.pop(module_name, None)
+        self.modules[module_name] = True
+
+    def aimport_module(self, module_name: str) -> tuple[ModuleType, str]:
+        """Mark a module reloadable, import it, and return its top-level package and name."""
+        self.mark_module_reloadable(module_name)
+        import_module(module_name)
+        top_name = module_name.split(".")[0]
+        return sys.modules[top_name], top_name
+
+    def clear_import_tracker(self) -> None:
+        self.import_from_tracker = ImportFromTracker({}, {})
+
+    def filename_and_mtime(self, module) -> tuple[str | None, float | None]:
+        """The module's source path and its mtime, or ``(None, None)`` if it is not tracked."""
+        return _native.filename_and_mtime(module)
+
+    # -- checking and reloading ---------------------------------------------------------
+
+    def check(self, check_all: bool = False, do_reload: bool = True, execution_info=None) -> None:
+        """Reload every tracked module whose source content changed since it was loaded."""
+        if not self.enabled and not check_all:
+            return
+        self._tracker.sync(sys.modules)
+        names = None if (check_all or self.check_all) else list(self.modules)
+        for change in self._tracker.changed(names, list(self.skip_modules)):
+            if do_reload:
+                self._reload(change)
+            else:
+                self._tracker.commit(change)
+
+    def _reload(self, change) -> None:
+        module = sys.modules.get(change.name)
+        if module is None:
+            return
+        self._report(f"Reloading '{change.name}'.")
+        try:
+            result = _native.reload_module(module, change.source, change.path)
+        except Exception:
+            self._tracker.fail(change)
+            self.failed[change.path] = change.hash
+            self._report_failure(change.name, change.path)
+            return
+        self._tracker.commit(change)
+        self.failed.pop(change.path, None)
+        for warning in result.warnings:
+            print(f"[autoreload of {change.name}: {warning}]", file=sys.stderr)
+        if self.autoload_obj and self.shell is not None:
+            self._push_to_user_ns(module, result.rebound)
+
+    def _report_failure(self, modname: str, path: str) -> None:
+        if self.hide_errors:
+            return
+        # Printed once: IPython logs through a handler-less logger (which lands on stderr
+        # through logging.lastResort) and then prints the same traceback again.
+        # Logged only where logging is set up, and then as one line, so it never shows twice.
+        print(f"[autoreload of {modname} failed: {_format_reload_error()}]", file=sys.stderr)
+        if logger.hasHandlers():
+            logger.error("Failed to reload module '%s' from file '%s'", modname, path)
+
+    def _push_to_user_ns(self, module: ModuleType, names: list[str]) -> None:
+        """Mode 3: bind the module's new or changed names in the user namespace."""
+        user_ns = self.shell.user_ns
+        tracker = self.import_from_tracker
+        for name in names:
+            if name in _MODULE_DUNDERS or name == "Enum" or name not in module.__dict__:
+                continue
+            targets = tracker.targets(module.__name__, name)
+            for target in [name] if targets is None else targets:
+                user_ns[target] = module.__dict__[name]
+
+
+def _format_reload_error() -> str:
+    """The current exception, without the frames of the reload machinery itself."""
+    etype, value, tb = sys.exc_info()
+    # Drop our own frame (the call into the native core) so the traceback starts in the
+    # user's module; a SyntaxError has no frames of its own and keeps its file and line.
+    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(etype, value, tb, limit=10))
+
+
+def superreload(module: ModuleType, reload=None, old_objects=None, shell=None,
+                import_from_tracker=None) -> ModuleType:
+    """Reload ``module`` from its source file, keeping its objects' identity.
+
+    The same call shape as IPython's ``superreload``. ``reload`` is accepted for
+    compatibility and unused: the source is compiled from the file itself, never from a
+    cached ``.pyc``. When ``old_objects`` is given, the functions and classes the module
+    defined are registered there (once each) and every still-alive object registered under
+    the same name is brought up to date too. With ``shell``, changed and new names are
+    pushed into ``shell.user_ns`` as mode 3 does. Raises what the module's code raised,
+    leaving the module as it was.
+    """
+    path = _native.source_path(module)
+    if path is None:
+        raise ImportError(f"cannot reload {module.__name__!r}: no Python source file")
+    with open(path, "rb") as f:
+        source = f.read()
+    stale = _register_old_objects(module, old_objects)
+    result = _native.reload_module(module, source, path)
+    for name, old in stale:
+        if name in module.__dict__:
+            _native.update_object(old, module.__dict__[name])
+    if shell is not None:
+        reloader = ModuleReloader.__new__(ModuleReloader)
+        reloader.shell = shell
+        reloader.import_from_tracker = import_from_tracker or ImportFromTracker({}, {})
+        reloader._push_to_user_ns(module, result.rebound)
+    return module
+
+
+def _register_old_objects(module: ModuleType, old_objects) -> list[tuple[str, object]]:
+    """Register the module's own objects in ``old_objects`` (no duplicates).
+
+    Returns ``(name, object)`` for each live registered object that is no longer the one
+    the module holds under that name, i.e. the stale versions to bring up to date.
+    """
+    if old_objects is None:
+        return []
+    stale = []
+    modname = module.__name__
+    for name, obj in list(module.__dict__.items()):
+        if getattr(obj, "__module__", None) != modname:
+            continue
+        refs = old_objects.setdefault((modname, name), [])
+        live = [r for r in refs if r() is not None]
+        try:
+            ref = weakref.ref(obj)
+        except TypeError:
+            continue
+        if ref not in live:
+            live.append(ref)
+        refs[:] = live
+        stale.extend((name, r()) for r in live if r() is not obj)
+    return stale

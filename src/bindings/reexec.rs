@@ -1,0 +1,97 @@
+//! Re-executing a module's new source into its own namespace, all or nothing.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyModule};
+
+use super::{heap, patch};
+
+/// Keys kept across a re-execution: what the import system set up, which the module's
+/// code does not recreate.
+const KEPT_KEYS: [&str; 8] = [
+    "__name__",
+    "__loader__",
+    "__spec__",
+    "__file__",
+    "__cached__",
+    "__package__",
+    "__path__",
+    "__builtins__",
+];
+
+/// What a successful reload did, for the Python side to report and act on.
+#[pyclass(module = "fastautoreload._native", frozen)]
+pub struct ReloadResult {
+    /// Names whose value is new or different after the reload (not a patched object).
+    #[pyo3(get)]
+    rebound: Vec<String>,
+    /// Objects that were patched in place.
+    #[pyo3(get)]
+    patched: usize,
+    /// One line per thing that could not be carried over, for the user to read.
+    #[pyo3(get)]
+    warnings: Vec<String>,
+}
+
+/// Reloads `module` from `source` (the exact bytes read from `path`).
+///
+/// The code is compiled and run in the module's own namespace, so functions defined
+/// there keep the same globals. If compiling or running raises, the namespace is put
+/// back exactly as it was and the exception propagates. Otherwise the functions and
+/// classes that existed before are patched to behave as the new ones and stay what the
+/// module's names point to.
+#[pyfunction]
+pub fn reload_module(
+    py: Python<'_>,
+    module: &Bound<'_, PyModule>,
+    source: &Bound<'_, PyBytes>,
+    path: &str,
+) -> PyResult<ReloadResult> {
+    let builtins = py.import("builtins")?;
+    let code = builtins
+        .getattr("compile")?
+        .call1((source, path, "exec", 0, true))?;
+    let namespace = module.dict();
+    let before = namespace.copy()?;
+    let run = heap::with_young_objects(py, || execute(py, &code, &namespace))?;
+    refresh_linecache(py, path)?;
+    let young = match run {
+        Ok(young) => young,
+        Err(err) => {
+            namespace.clear();
+            namespace.update(before.as_mapping())?;
+            return Err(err);
+        }
+    };
+    let name: String = module.name()?.extract()?;
+    let outcome = patch::adopt_namespace(py, &name, &before, &namespace, young)?;
+    Ok(ReloadResult {
+        rebound: outcome.rebound,
+        patched: outcome.patched,
+        warnings: outcome.warnings,
+    })
+}
+
+fn execute(py: Python<'_>, code: &Bound<'_, PyAny>, namespace: &Bound<'_, PyDict>) -> PyResult<()> {
+    let kept = PyDict::new(py);
+    for key in KEPT_KEYS {
+        if let Some(value) = namespace.get_item(key)? {
+            kept.set_item(key, value)?;
+        }
+    }
+    namespace.clear();
+    namespace.update(kept.as_mapping())?;
+    // A module without a docstring must not keep the old one.
+    namespace.set_item("__doc__", py.None())?;
+    py.import("builtins")?
+        .getattr("exec")?
+        .call1((code, namespace))?;
+    Ok(())
+}
+
+/// Tracebacks read source lines through `linecache`; drop its copy of the old file.
+fn refresh_linecache(py: Python<'_>, path: &str) -> PyResult<()> {
+    py.import("linecache")?
+        .getattr("checkcache")?
+        .call1((path,))?;
+    Ok(())
+}

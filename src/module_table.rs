@@ -1,0 +1,360 @@
+//! The modules being watched, each with the content it was last loaded from.
+//!
+//! A module is reloaded when its file's content differs both from the content it was
+//! loaded from (its baseline) and from the content that last failed to load. The stat
+//! key only decides which files are worth reading: a touched file is read, hashed, found
+//! equal, and left alone.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
+
+use crate::fingerprint::{ContentHash, Snapshot, StatKey};
+
+/// A stat key is trusted only once it was recorded this long after the file's mtime:
+/// a second write within the filesystem's timestamp granularity can leave mtime, size and
+/// inode all unchanged, so a recently modified file is hashed again instead.
+const RACY_WINDOW_NS: i128 = 2_000_000_000;
+
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    path: PathBuf,
+    /// Identifies the module object, so a module replaced in `sys.modules` starts over.
+    object_id: usize,
+    seen: Option<Seen>,
+    failed: Option<ContentHash>,
+}
+
+/// The file as it was when the module was last loaded (or its reload last attempted).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    stat: StatKey,
+    recorded_at_ns: i128,
+    baseline: ContentHash,
+}
+
+impl Seen {
+    fn new(stat: StatKey, baseline: ContentHash) -> Seen {
+        Seen {
+            stat,
+            recorded_at_ns: now_ns(),
+            baseline,
+        }
+    }
+
+    fn trusts(&self, stat: &StatKey) -> bool {
+        *stat == self.stat && self.stat.mtime_ns + RACY_WINDOW_NS < self.recorded_at_ns
+    }
+}
+
+/// A module whose source changed: the exact bytes to compile and their hash.
+#[derive(Debug)]
+pub struct Change {
+    pub name: String,
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub hash: ContentHash,
+    pub stat: StatKey,
+}
+
+/// The module table, in the order modules were first seen.
+#[derive(Debug, Default)]
+pub struct ModuleTable {
+    entries: Vec<Entry>,
+    index: AHashMap<String, usize>,
+}
+
+impl ModuleTable {
+    pub fn new() -> ModuleTable {
+        ModuleTable::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn path_of(&self, name: &str) -> Option<&PathBuf> {
+        self.index.get(name).map(|&i| &self.entries[i].path)
+    }
+
+    /// Whether `name` is tracked as this very module object.
+    pub fn knows(&self, name: &str, object_id: usize) -> bool {
+        self.index
+            .get(name)
+            .is_some_and(|&i| self.entries[i].object_id == object_id)
+    }
+
+    /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
+    /// read by the next `read_baselines`.
+    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
+        let entry = Entry {
+            name: name.to_owned(),
+            path,
+            object_id,
+            seen: None,
+            failed: None,
+        };
+        match self.index.get(name) {
+            Some(&i) => self.entries[i] = entry,
+            None => {
+                self.index.insert(name.to_owned(), self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+    }
+
+    /// Drops every module for which `keep` says no (e.g. gone from `sys.modules`).
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        let before = self.entries.len();
+        self.entries.retain(|e| keep(&e.name));
+        if self.entries.len() != before {
+            self.index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.name.clone(), i))
+                .collect();
+        }
+    }
+
+    /// Reads, in parallel, the content each newly tracked module was loaded from.
+    pub fn read_baselines(&mut self) {
+        self.entries
+            .par_iter_mut()
+            .filter(|e| e.seen.is_none())
+            .for_each(|entry| {
+                if let Ok(snap) = Snapshot::read(&entry.path) {
+                    entry.seen = Some(Seen::new(snap.stat, snap.hash));
+                }
+            });
+    }
+
+    /// The modules whose content changed, in table order.
+    ///
+    /// `only` restricts the check to these names (mode 1); `skip` names are never
+    /// checked. Files are stat'ed in parallel and read only when their stat moved.
+    /// A module seen for the first time records its baseline and is not reported.
+    pub fn changes(&mut self, only: Option<&[String]>, skip: &AHashSet<String>) -> Vec<Change> {
+        let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
+        let wanted = |e: &Entry| {
+            !skip.contains(&e.name)
+                && selected
+                    .as_ref()
+                    .is_none_or(|s| s.contains(e.name.as_str()))
+        };
+        let reads: Vec<(usize, Snapshot)> = self
+            .entries
+            .par_iter()
+            .enumerate()
+            .filter(|(_, e)| wanted(e))
+            .filter_map(|(i, e)| read_if_moved(e).map(|snap| (i, snap)))
+            .collect();
+        let mut changes = Vec::new();
+        for (i, snap) in reads {
+            let entry = &mut self.entries[i];
+            match entry.seen {
+                None => entry.seen = Some(Seen::new(snap.stat, snap.hash)),
+                Some(seen) if snap.hash == seen.baseline || Some(snap.hash) == entry.failed => {
+                    entry.seen = Some(Seen::new(snap.stat, seen.baseline));
+                }
+                Some(_) => changes.push(Change {
+                    name: entry.name.clone(),
+                    path: entry.path.clone(),
+                    bytes: snap.bytes,
+                    hash: snap.hash,
+                    stat: snap.stat,
+                }),
+            }
+        }
+        changes
+    }
+
+    /// The module now runs the content `hash` (read with `stat`): it becomes the baseline.
+    pub fn commit(&mut self, name: &str, stat: StatKey, hash: ContentHash) {
+        if let Some(entry) = self.entry_mut(name) {
+            entry.seen = Some(Seen::new(stat, hash));
+            entry.failed = None;
+        }
+    }
+
+    /// The content `hash` failed to load: it is not tried again until the file changes.
+    pub fn fail(&mut self, name: &str, stat: StatKey, hash: ContentHash) {
+        if let Some(entry) = self.entry_mut(name) {
+            let baseline = entry.seen.map_or(hash, |s| s.baseline);
+            entry.seen = Some(Seen::new(stat, baseline));
+            entry.failed = Some(hash);
+        }
+    }
+
+    fn entry_mut(&mut self, name: &str) -> Option<&mut Entry> {
+        let i = *self.index.get(name)?;
+        Some(&mut self.entries[i])
+    }
+}
+
+/// Reads the file if its stat says it may differ from what was seen (or nothing was).
+/// A file that cannot be read (deleted, mid-rename) is left for a later check.
+fn read_if_moved(entry: &Entry) -> Option<Snapshot> {
+    let stat = StatKey::of(&entry.path).ok()?;
+    if entry.seen.is_some_and(|seen| seen.trusts(&stat)) {
+        return None;
+    }
+    Snapshot::read(&entry.path).ok()
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn table_with(dir: &std::path::Path, files: &[(&str, &str)]) -> ModuleTable {
+        let mut table = ModuleTable::new();
+        for (i, (name, text)) in files.iter().enumerate() {
+            let path = dir.join(format!("{name}.py"));
+            fs::write(&path, text).unwrap();
+            table.track(name, path, i);
+        }
+        table.read_baselines();
+        table
+    }
+
+    fn commit(table: &mut ModuleTable, c: &Change) {
+        table.commit(&c.name, c.stat, c.hash);
+    }
+
+    fn names(changes: &[Change]) -> Vec<&str> {
+        changes.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn unchanged_files_give_no_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn edited_file_is_reported_with_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
+        fs::write(dir.path().join("b.py"), "y = 22\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        assert_eq!(names(&changes), ["b"]);
+        assert_eq!(changes[0].bytes, b"y = 22\n");
+    }
+
+    #[test]
+    fn same_size_rewrite_within_the_racy_window_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        commit(&mut table, &changes[0]);
+        fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
+        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn rewrite_with_identical_content_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn committed_change_is_not_reported_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        commit(&mut table, &changes[0]);
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn failed_content_waits_for_the_next_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        let c = &changes[0];
+        table.fail(&c.name, c.stat, c.hash);
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
+        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn reverting_to_the_baseline_after_a_failure_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        let c = &changes[0];
+        table.fail(&c.name, c.stat, c.hash);
+        fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn only_and_skip_restrict_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = 11\n").unwrap();
+        fs::write(dir.path().join("b.py"), "y = 11\n").unwrap();
+        let only = vec!["b".to_owned()];
+        assert_eq!(names(&table.changes(Some(&only), &AHashSet::new())), ["b"]);
+        let skip: AHashSet<String> = ["a".to_owned()].into_iter().collect();
+        assert_eq!(names(&table.changes(None, &skip)), ["b"]);
+    }
+
+    #[test]
+    fn deleted_file_is_skipped_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::remove_file(dir.path().join("a.py")).unwrap();
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        fs::write(dir.path().join("a.py"), "x = 5\n").unwrap();
+        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn module_first_seen_without_a_file_gets_its_baseline_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = ModuleTable::new();
+        table.track("late", dir.path().join("late.py"), 7);
+        table.read_baselines();
+        fs::write(dir.path().join("late.py"), "x = 1\n").unwrap();
+        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        fs::write(dir.path().join("late.py"), "x = 2\n").unwrap();
+        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["late"]);
+    }
+
+    #[test]
+    fn replaced_module_object_starts_over_and_gone_ones_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
+        assert!(table.knows("a", 0));
+        assert!(!table.knows("a", 99));
+        table.track("a", dir.path().join("a.py"), 99);
+        assert!(table.knows("a", 99));
+        table.retain(|name| name != "b");
+        assert_eq!(table.len(), 1);
+        assert!(table.path_of("b").is_none());
+        assert!(table.path_of("a").is_some());
+    }
+}

@@ -1,0 +1,91 @@
+//! Where a module's source lives, from its `__file__`, by IPython's rules.
+
+use std::path::{Path, PathBuf};
+
+/// The `.py` file a module was loaded from, or `None` when it has no Python source.
+///
+/// `file` is the module's `__file__`. A `.py` file (any case) is its own source; a
+/// PEP 3147 cache file (`pkg/__pycache__/mod.cpython-311.pyc`, optionally `.opt-1`)
+/// maps back to `pkg/mod.py`. Anything else (C extensions, `.pyw`, legacy side-by-side
+/// `.pyc` files) has no source we reload.
+pub fn source_for(file: &str) -> Option<PathBuf> {
+    let path = Path::new(file);
+    let ext = path.extension()?.to_str()?;
+    if ext.eq_ignore_ascii_case("py") {
+        return Some(path.to_path_buf());
+    }
+    if ext != "pyc" {
+        return None;
+    }
+    source_from_cache(path)
+}
+
+fn source_from_cache(pyc: &Path) -> Option<PathBuf> {
+    let cache_dir = pyc.parent()?;
+    if cache_dir.file_name()? != "__pycache__" {
+        return None;
+    }
+    let name = pyc.file_name()?.to_str()?.strip_suffix(".pyc")?;
+    let parts: Vec<&str> = name.split('.').collect();
+    let module = match parts.as_slice() {
+        [module, _tag] => module,
+        [module, _tag, opt] if opt.starts_with("opt-") => module,
+        _ => return None,
+    };
+    if module.is_empty() {
+        return None;
+    }
+    Some(cache_dir.parent()?.join(format!("{module}.py")))
+}
+
+/// Module names that are never reloaded whatever their file: the interpreter's entry
+/// points, and fastautoreload itself.
+pub fn is_reserved_name(name: &str) -> bool {
+    matches!(name, "__main__" | "__mp_main__")
+        || name == "fastautoreload"
+        || name.starts_with("fastautoreload.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn py_file_is_its_own_source() {
+        assert_eq!(source_for("/a/b/m.py"), Some(PathBuf::from("/a/b/m.py")));
+        assert_eq!(source_for("/a/b/M.PY"), Some(PathBuf::from("/a/b/M.PY")));
+    }
+
+    #[test]
+    fn cache_file_maps_back_to_source() {
+        assert_eq!(
+            source_for("/a/b/__pycache__/m.cpython-311.pyc"),
+            Some(PathBuf::from("/a/b/m.py"))
+        );
+        assert_eq!(
+            source_for("/a/__pycache__/m.cpython-312.opt-1.pyc"),
+            Some(PathBuf::from("/a/m.py"))
+        );
+    }
+
+    #[test]
+    fn no_source_for_extensions_and_legacy_pyc() {
+        assert_eq!(source_for("/a/_json.cpython-311-x86_64-linux-gnu.so"), None);
+        assert_eq!(source_for("/a/m.pyd"), None);
+        assert_eq!(source_for("/a/m.pyw"), None);
+        assert_eq!(source_for("/a/m.pyc"), None);
+        assert_eq!(source_for("/a/__pycache__/m.pyc"), None);
+        assert_eq!(source_for("/a/__pycache__/m.cpython-311.bad.pyc"), None);
+        assert_eq!(source_for("/a/noext"), None);
+    }
+
+    #[test]
+    fn reserved_names() {
+        assert!(is_reserved_name("__main__"));
+        assert!(is_reserved_name("__mp_main__"));
+        assert!(is_reserved_name("fastautoreload"));
+        assert!(is_reserved_name("fastautoreload._native"));
+        assert!(!is_reserved_name("fastautoreloader"));
+        assert!(!is_reserved_name("mypkg"));
+    }
+}
