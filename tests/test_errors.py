@@ -228,8 +228,8 @@ def _stdlib_extension_modules():
         except ImportError:
             continue
         file = getattr(module, "__file__", None) or ""
-        if file.endswith((".so", ".pyd")):
-            found.append(module)
+        if file.endswith((".so", ".pyd")) and sys.modules.get(candidate) is module:
+            found.append((candidate, module))
     return found
 
 
@@ -237,19 +237,19 @@ def test_stdlib_c_extension_is_skipped(shell, capsys):
     modules = _stdlib_extension_modules()
     if not modules:
         pytest.skip("no stdlib C extension with a .so/.pyd __file__ in this Python")
-    names = [m.__name__ for m in modules]
+    names = [name for name, _ in modules]
     run(shell, "%autoreload 2 -p")
     run(shell, "import " + ", ".join(names))
     capsys.readouterr()
     run(shell, "%autoreload now -p")
     run(shell, "pass")
     assert capsys.readouterr() == ("", "")
-    assert all(sys.modules[m.__name__] is m for m in modules)
+    assert all(sys.modules[name] is module for name, module in modules)
 
 
 def test_changed_c_extension_file_is_skipped(shell, make_package, capsys):
     """A copy of a stdlib extension, imported as ``pkg._json``, then its file replaced."""
-    modules = [m for m in _stdlib_extension_modules() if m.__name__ in ("_json", "array")]
+    modules = [m for name, m in _stdlib_extension_modules() if name in ("_json", "array")]
     if not modules:
         pytest.skip("no stdlib C extension to copy")
     original = modules[0]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv (if needed), builds and installs fastautoreload with its test
+# dependencies, then runs the Rust unit tests and the end-to-end pytest suite.
+#   VENV    where the virtualenv lives (default: .venv)
+#   PYTHON  interpreter to create it with (default: python3)
+#   extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet ".[test]"
+
+echo "== cargo test (pure-Rust core)"
+cargo test --quiet
+
+echo "== pytest (end to end, $("$VENV/bin/python" -c 'import sys, IPython; print(f"Python {sys.version.split()[0]}, IPython {IPython.__version__}")'))"
+# Run from tests/ so that the installed package is imported, not the source tree.
+cd tests && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
