@@ -13,10 +13,21 @@ use rayon::prelude::*;
 
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 
-/// A stat key is trusted only once it was recorded this long after the file's mtime:
-/// a second write within the filesystem's timestamp granularity can leave mtime, size and
-/// inode all unchanged, so a recently modified file is hashed again instead.
-const RACY_WINDOW_NS: i128 = 2_000_000_000;
+/// A stat key is trusted only once it was recorded some time after the file's mtime: a
+/// second write within the filesystem's timestamp granularity can leave mtime, size and
+/// inode all unchanged, so a recently modified file is hashed again instead. Filesystems
+/// with sub-second timestamps tick at most every few milliseconds (the kernel's coarse
+/// clock); a whole-second mtime may come from one with 1 or 2 second granularity.
+const RACY_WINDOW_FINE_NS: i128 = 50_000_000;
+const RACY_WINDOW_COARSE_NS: i128 = 2_000_000_000;
+
+fn racy_window(mtime_ns: i128) -> i128 {
+    if mtime_ns % 1_000_000_000 == 0 {
+        RACY_WINDOW_COARSE_NS
+    } else {
+        RACY_WINDOW_FINE_NS
+    }
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -46,7 +57,7 @@ impl Seen {
     }
 
     fn trusts(&self, stat: &StatKey) -> bool {
-        *stat == self.stat && self.stat.mtime_ns + RACY_WINDOW_NS < self.recorded_at_ns
+        *stat == self.stat && self.stat.mtime_ns + racy_window(self.stat.mtime_ns) < self.recorded_at_ns
     }
 }
 
@@ -265,6 +276,12 @@ mod tests {
         commit(&mut table, &changes[0]);
         fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
         assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn whole_second_mtimes_get_the_coarse_window() {
+        assert_eq!(racy_window(5_000_000_000), RACY_WINDOW_COARSE_NS);
+        assert_eq!(racy_window(5_000_000_001), RACY_WINDOW_FINE_NS);
     }
 
     #[test]
