@@ -1,6 +1,6 @@
 """Per-cell cost: the idle check when nothing changed, and one edited module.
 
-    python benches/bench_cells.py [--sizes 500 2000] [--repeat 50]
+python benches/bench_cells.py [--sizes 500 2000] [--repeat 50]
 """
 
 from __future__ import annotations

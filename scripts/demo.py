@@ -12,7 +12,7 @@ from pathlib import Path
 
 from IPython.core.interactiveshell import InteractiveShell
 
-VERSION_1 = '''
+VERSION_1 = """
 RATE = 0.10
 
 def price(amount):
@@ -27,9 +27,9 @@ class Cart:
 
     def total(self):
         return sum(price(a) for a in self.items)
-'''
+"""
 
-VERSION_2 = '''
+VERSION_2 = """
 RATE = 0.20
 
 def price(amount):
@@ -47,7 +47,7 @@ class Cart:
 
     def summary(self):
         return f"{len(self.items)} items, total {self.total()}"
-'''
+"""
 
 
 def main() -> None:

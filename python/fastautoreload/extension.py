@@ -46,7 +46,7 @@ def _unregister_hooks(ip, magics) -> None:
 
 def _retire_ipython_autoreload(ip) -> None:
     """Stop IPython's own autoreload hooks: two reloaders would run each module twice."""
-    for event, method in _HOOKS:
+    for event, _method in _HOOKS:
         for callback in list(ip.events.callbacks.get(event, [])):
             owner = getattr(callback, "__self__", None)
             if type(owner).__module__ == "IPython.extensions.autoreload":

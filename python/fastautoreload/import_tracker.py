@@ -18,7 +18,9 @@ class ImportFromTracker:
     """
 
     def __init__(self, imports_froms: dict | None = None, symbol_map: dict | None = None):
-        self.imports_froms: dict[str, list[str]] = imports_froms if imports_froms is not None else {}
+        self.imports_froms: dict[str, list[str]] = (
+            imports_froms if imports_froms is not None else {}
+        )
         self.symbol_map: dict[str, dict[str, list[str]]] = {}
         for module_name, mapping in (symbol_map or {}).items():
             self.symbol_map[module_name] = {

@@ -59,19 +59,29 @@ class AutoreloadMagics(Magics):
              """,
     )
     @magic_arguments.argument(
-        "-p", "--print", action="store_true", default=False,
+        "-p",
+        "--print",
+        action="store_true",
+        default=False,
         help="Show autoreload activity using `print` statements",
     )
     @magic_arguments.argument(
-        "-l", "--log", action="store_true", default=False,
+        "-l",
+        "--log",
+        action="store_true",
+        default=False,
         help="Show autoreload activity using the logger ('autoreload', at INFO level)",
     )
     @magic_arguments.argument(
-        "--hide-errors", action="store_true", default=False,
+        "--hide-errors",
+        action="store_true",
+        default=False,
         help="Hide autoreload errors",
     )
     @magic_arguments.argument(
-        "--full", action="store_true", default=False,
+        "--full",
+        action="store_true",
+        default=False,
         help="Always re-execute whole modules",
     )
     def autoreload(self, line=""):
@@ -150,8 +160,8 @@ class AutoreloadMagics(Magics):
             if reloader.check_all:
                 stream.write("Modules to reload:\nall-except-skipped\n")
             else:
-                stream.write("Modules to reload:\n%s\n" % " ".join(sorted(reloader.modules)))
-            stream.write("\nModules to skip:\n%s\n" % " ".join(sorted(reloader.skip_modules)))
+                stream.write("Modules to reload:\n{}\n".format(" ".join(sorted(reloader.modules))))
+            stream.write("\nModules to skip:\n{}\n".format(" ".join(sorted(reloader.skip_modules))))
             return
         for spec in (item.strip() for item in parameter_s.split(",")):
             if spec.startswith("-"):

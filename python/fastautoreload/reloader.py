@@ -136,15 +136,28 @@ class ModuleReloader:
             logger.error("Failed to reload module '%s' from file '%s'", modname, path)
 
     def _push_to_user_ns(self, module: ModuleType, names: list[str]) -> None:
-        """Mode 3: bind the module's new or changed names in the user namespace."""
+        """Mode 3: bind the module's new or changed names in the user namespace.
+
+        Names the cells imported with ``from m import x [as y]`` go to their aliases.
+        For a module only imported whole, the names ``from m import *`` would bind go
+        under their own name (public ones, or those in ``__all__``; never modules), so
+        the user's namespace does not fill up with the module's internals.
+        """
         user_ns = self.shell.user_ns
-        tracker = self.import_from_tracker
+        namespace = module.__dict__
+        public = namespace.get("__all__")
         for name in names:
-            if name in _MODULE_DUNDERS or name == "Enum" or name not in module.__dict__:
+            if name in _MODULE_DUNDERS or name == "Enum" or name not in namespace:
                 continue
-            targets = tracker.targets(module.__name__, name)
-            for target in [name] if targets is None else targets:
-                user_ns[target] = module.__dict__[name]
+            value = namespace[name]
+            targets = self.import_from_tracker.targets(module.__name__, name)
+            if targets is None:
+                exported = name in public if public is not None else not name.startswith("_")
+                if not exported or isinstance(value, ModuleType):
+                    continue
+                targets = [name]
+            for target in targets:
+                user_ns[target] = value
 
 
 def _format_reload_error() -> str:
@@ -157,8 +170,9 @@ def _format_reload_error() -> str:
     return "".join(traceback.format_exception(etype, value, tb, limit=10))
 
 
-def superreload(module: ModuleType, reload=None, old_objects=None, shell=None,
-                import_from_tracker=None) -> ModuleType:
+def superreload(
+    module: ModuleType, reload=None, old_objects=None, shell=None, import_from_tracker=None
+) -> ModuleType:
     """Reload ``module`` from its source file, keeping its objects' identity.
 
     The same call shape as IPython's ``superreload``. ``reload`` is accepted for

@@ -1,0 +1,57 @@
+"""Type stubs for fastautoreload's native core (written by hand; see src/bindings)."""
+
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+class Change:
+    """One module whose source content changed since it was last loaded."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def source(self) -> bytes:
+        """The exact bytes that were hashed; the reload compiles these."""
+    @property
+    def hash(self) -> str:
+        """blake3 hash of ``source``, in hex."""
+
+class Tracker:
+    """Follows the modules of ``sys.modules`` and tells which ones changed on disk."""
+
+    def __init__(self) -> None: ...
+    def sync(self, modules: Mapping[str, Any]) -> None:
+        """Add new modules (reading their baseline content), drop gone ones."""
+    def changed(self, only: Sequence[str] | None, skip: Sequence[str]) -> list[Change]:
+        """Modules whose content differs from their baseline and from their last failure."""
+    def commit(self, change: Change) -> None:
+        """The module now runs ``change``'s content."""
+    def fail(self, change: Change) -> None:
+        """``change`` failed to load; not retried until the content changes again."""
+    def path_of(self, name: str) -> str | None: ...
+    def __len__(self) -> int: ...
+
+class ReloadResult:
+    @property
+    def rebound(self) -> list[str]:
+        """Names whose value is new or different (not a patched old object)."""
+    @property
+    def patched(self) -> int:
+        """How many functions and classes were patched in place."""
+    @property
+    def warnings(self) -> list[str]:
+        """One line per thing that could not be carried over."""
+
+def reload_module(module: ModuleType, source: bytes, path: str) -> ReloadResult:
+    """Re-execute ``module`` from ``source``; on error the namespace is left as it was."""
+
+def update_object(old: Any, new: Any) -> bool:
+    """Patch function or class ``old`` to behave as ``new``; False if they are unrelated."""
+
+def source_path(module: Any) -> str | None:
+    """The module's source file, or None if fastautoreload would not reload it."""
+
+def filename_and_mtime(module: Any) -> tuple[str | None, float | None]:
+    """IPython's ``filename_and_mtime``: the source path and its mtime, or (None, None)."""
