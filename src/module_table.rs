@@ -57,7 +57,8 @@ impl Seen {
     }
 
     fn trusts(&self, stat: &StatKey) -> bool {
-        *stat == self.stat && self.stat.mtime_ns + racy_window(self.stat.mtime_ns) < self.recorded_at_ns
+        *stat == self.stat
+            && self.stat.mtime_ns + racy_window(self.stat.mtime_ns) < self.recorded_at_ns
     }
 }
 

@@ -18,6 +18,7 @@ test modules import them with ``from conftest import ...``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import itertools
@@ -46,9 +47,7 @@ _TWO_SECONDS_NS = 2_000_000_000
 _names = itertools.count()
 
 
-# -- pytest configuration ----------------------------------------------------------------
-
-
+# -- pytest configuration ----------------------------------------------------------------------
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
@@ -72,9 +71,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-# -- helpers -------------------------------------------------------------------------------
-
-
+# -- helpers -----------------------------------------------------------------------------------
 def unique_name(prefix: str = "m") -> str:
     """A module name no other test (or earlier run in this process) uses."""
     return f"far_{prefix}_{os.getpid()}_{next(_names)}"
@@ -169,9 +166,7 @@ def no_log_handlers():
         root.handlers[:] = saved
 
 
-# -- fixtures -------------------------------------------------------------------------------
-
-
+# -- fixtures ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_ipython_dir():
     """Keep IPython's profile and history out of the user's home directory."""
@@ -215,8 +210,6 @@ def bare_shell():
                 shell.extension_manager.unload_extension(name)
         with contextlib.suppress(Exception):
             shell.history_manager.end_session()
-        import atexit
-
         atexit.unregister(shell.atexit_operations)
         InteractiveShell.clear_instance()
         if saved_main is not None:

@@ -13,9 +13,7 @@ def _listing(reload_line: str, skip: list[str]) -> str:
     return f"Modules to reload:\n{reload_line}\n\nModules to skip:\n{' '.join(sorted(skip))}\n"
 
 
-# -- listing ------------------------------------------------------------------------------------
-
-
+# -- listing -----------------------------------------------------------------------------------
 def test_listing_when_nothing_is_marked(shell, capsys):
     capsys.readouterr()
     run(shell, "%aimport")
@@ -61,9 +59,7 @@ def test_listing_goes_to_the_stream_argument(shell, make_module, capsys):
     assert stream.getvalue() == _listing("all-except-skipped", [skipped])
 
 
-# -- importing and marking -----------------------------------------------------------------------
-
-
+# -- importing and marking ---------------------------------------------------------------------
 def test_aimport_two_modules_imports_marks_and_binds_both(shell, make_module):
     a, _ = make_module(versioned(1))
     b, _ = make_module(versioned(1))
@@ -92,9 +88,7 @@ def test_aimport_unknown_module_raises(shell):
     assert missing not in shell.user_ns
 
 
-# -- skipping ---------------------------------------------------------------------------------
-
-
+# -- skipping ----------------------------------------------------------------------------------
 def test_skipped_module_not_reloaded_in_mode_2(shell, make_module):
     skipped, skipped_path = make_module(versioned(1))
     other, other_path = make_module(versioned(1))
@@ -152,9 +146,7 @@ def test_mixed_skip_and_import_in_one_line(shell, make_module):
     assert shell.user_ns[bar] is sys.modules[bar]
 
 
-# -- aliases and packages ------------------------------------------------------------------------
-
-
+# -- aliases and packages ----------------------------------------------------------------------
 def test_aimport_as_binds_the_alias(shell, make_module):
     name, path = make_module(versioned(1))
     run(shell, "%autoreload 1")

@@ -43,8 +43,6 @@ def _failure_count(err: str, name: str) -> int:
 
 
 # -- syntax errors -----------------------------------------------------------------------------
-
-
 @pytest.fixture
 def broken(auto, make_module, capsys):
     """A module imported with ``from m import f``, then edited into a syntax error.
@@ -105,9 +103,7 @@ def test_failed_module_not_retried_when_touched(auto, broken, capsys):
     assert capsys.readouterr().err == ""
 
 
-# -- exceptions raised while the new module executes ---------------------------------------------
-
-
+# -- exceptions raised while the new module executes -------------------------------------------
 @pytest.fixture
 def raising(auto, make_module, capsys):
     """A module edited to define ``NEW`` and then raise; ``(name, path, stderr)``."""
@@ -201,9 +197,7 @@ def test_failure_shown_by_now_too(shell, make_module, capsys):
     assert _value(shell, f"{name}.f()") == 1
 
 
-# -- deleted files ------------------------------------------------------------------------------
-
-
+# -- deleted files -----------------------------------------------------------------------------
 def test_deleted_file_is_ignored(shell, make_module, capsys):
     run(shell, "%autoreload 2 -p")
     name, path = make_module(versioned(1))
@@ -217,9 +211,7 @@ def test_deleted_file_is_ignored(shell, make_module, capsys):
     assert _value(shell, f"{name}.f()") == 1
 
 
-# -- modules that cannot be reloaded -------------------------------------------------------------
-
-
+# -- modules that cannot be reloaded -----------------------------------------------------------
 def _stdlib_extension_modules():
     found = []
     for candidate in ("_json", "array", "math", "_decimal", "_bisect"):

@@ -24,9 +24,7 @@ def _side_effect_source(store, tag):
     return f"import {store}\n{store}.runs.append({tag!r})\n\ndef f():\n    return {tag!r}\n"
 
 
-# -- loading ----------------------------------------------------------------------------------
-
-
+# -- loading -----------------------------------------------------------------------------------
 def test_load_registers_magics_and_hooks(shell):
     line_magics = shell.magics_manager.magics["line"]
     owner = line_magics["autoreload"].__self__
@@ -115,9 +113,7 @@ def test_loading_beside_ipython_autoreload_runs_modules_once(
     assert sys.modules[counter_store].runs == ["v1", "v2"]
 
 
-# -- the public Python API -----------------------------------------------------------------------
-
-
+# -- the public Python API ---------------------------------------------------------------------
 PUBLIC_NAMES = (
     "AutoreloadMagics",
     "ModuleReloader",
@@ -286,9 +282,7 @@ def test_superreload_failure_raises_and_keeps_module(ext_module, make_module):
     assert not hasattr(module, "NEW")
 
 
-# -- ImportFromTracker ----------------------------------------------------------------------------
-
-
+# -- ImportFromTracker -------------------------------------------------------------------------
 def test_tracker_records_imports(ext_module):
     tracker = ext_module.ImportFromTracker({}, {})
     tracker.add_import("m", "foo", "foo")

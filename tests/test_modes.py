@@ -27,9 +27,7 @@ def _f(shell, name):
     return shell.user_ns["_far_result"]
 
 
-# -- before any mode is set -------------------------------------------------------------------
-
-
+# -- before any mode is set --------------------------------------------------------------------
 def test_nothing_reloads_before_a_mode_is_set(shell, module):
     name = _import_then_edit(shell, module)
     assert _f(shell, name) == 1
@@ -37,10 +35,8 @@ def test_nothing_reloads_before_a_mode_is_set(shell, module):
     assert magics_of(shell)._reloader.enabled is False
 
 
-# -- now / no argument ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("spelling", ["", "now", "NOW", "-"])
+# -- now / no argument -------------------------------------------------------------------------
+@pytest.mark.parametrize("spelling", ["", "now", "NOW", "-"], ids=["blank", "now", "NOW", "dash"])
 def test_now_reloads_immediately_while_off(shell, module, spelling):
     name = _import_then_edit(shell, module)
     assert _f(shell, name) == 1  # automatic reloading is off
@@ -65,8 +61,6 @@ def test_now_reloads_inside_the_same_cell(shell, module):
 
 
 # -- 0 / off -----------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("spelling", ["0", "off", "OFF", "Off"])
 def test_off_stops_reloading(shell, module, spelling):
     run(shell, "%autoreload 2")
@@ -90,9 +84,7 @@ def test_off_keeps_check_all_and_turning_back_on_reloads(shell, module):
     assert _f(shell, name) == 2
 
 
-# -- 1 / explicit --------------------------------------------------------------------------------
-
-
+# -- 1 / explicit ------------------------------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["1", "explicit", "EXPLICIT", "Explicit"])
 def test_explicit_reloads_only_aimported_modules(shell, make_module, spelling):
     marked, marked_path = make_module(versioned(1))
@@ -117,9 +109,7 @@ def test_explicit_module_keeps_reloading_on_later_edits(shell, module):
         assert _f(shell, name) == version
 
 
-# -- 2 / all -------------------------------------------------------------------------------------
-
-
+# -- 2 / all -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["2", "all", "ALL", "All"])
 def test_all_reloads_every_changed_module(shell, make_module, spelling):
     first, first_path = make_module(versioned(1))
@@ -143,9 +133,7 @@ def test_all_reloads_modules_imported_before_the_extension(bare_shell, module):
     assert _f(bare_shell, name) == 2
 
 
-# -- 3 / complete ----------------------------------------------------------------------------------
-
-
+# -- 3 / complete ------------------------------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["3", "complete", "COMPLETE", "Complete"])
 def test_complete_reloads_and_sets_mode_3(shell, module, spelling):
     run(shell, f"%autoreload {spelling}")
@@ -155,10 +143,10 @@ def test_complete_reloads_and_sets_mode_3(shell, module, spelling):
     assert (reloader.enabled, reloader.check_all, reloader.autoload_obj) == (True, True, True)
 
 
-# -- trailing "-" and --full ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("line", ["2-", "all-", "2 --full", "--full 2", "1-"])
+# -- trailing "-" and --full -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "line", ["2-", "all-", "2 --full", "--full 2", "1-"], ids=lambda line: line.replace(" ", "_")
+)
 def test_full_reload_spellings_are_accepted_and_reload(shell, module, line):
     name, _ = module
     if line.startswith("1"):
@@ -175,9 +163,7 @@ def test_full_now_reloads(shell, module):
     assert _f(shell, name) == 2
 
 
-# -- -p / --print -------------------------------------------------------------------------------
-
-
+# -- -p / --print ------------------------------------------------------------------------------
 @pytest.mark.parametrize("flag", ["-p", "--print"])
 def test_print_flag_prints_exact_message(shell, module, capsys, flag):
     run(shell, f"%autoreload 2 {flag}")
@@ -205,9 +191,7 @@ def test_print_flag_with_now(shell, module, capsys):
     assert capsys.readouterr().out == f"Reloading '{name}'.\n"
 
 
-# -- -l / --log ---------------------------------------------------------------------------------
-
-
+# -- -l / --log --------------------------------------------------------------------------------
 @pytest.mark.parametrize("flag", ["-l", "--log"])
 def test_log_flag_logs_at_info(shell, module, caplog, capsys, flag):
     caplog.set_level(logging.INFO, logger="autoreload")
@@ -236,9 +220,7 @@ def test_print_and_log_together(shell, module, caplog, capsys):
     assert messages == [f"Reloading '{name}'."]
 
 
-# -- flags are reset by a later call that omits them ------------------------------------------------
-
-
+# -- flags are reset by a later call that omits them -------------------------------------------
 def test_print_flag_reset_by_later_call(shell, module, capsys):
     run(shell, "%autoreload 2 -p")
     run(shell, "%autoreload 2")
@@ -271,9 +253,7 @@ def test_hide_errors_reset_by_later_call(shell, module, capsys):
     assert f"[autoreload of {name} failed:" in capsys.readouterr().err
 
 
-# -- --hide-errors -------------------------------------------------------------------------------
-
-
+# -- --hide-errors -----------------------------------------------------------------------------
 def test_hide_errors_hides_failure_output(shell, module, capsys, caplog):
     run(shell, "%autoreload 2 --hide-errors")
     name, path = module
@@ -289,8 +269,6 @@ def test_hide_errors_hides_failure_output(shell, module, capsys, caplog):
 
 
 # -- argument errors ---------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("mode", ["7", "4", "fast"])
 def test_bad_mode_raises_value_error(shell, mode):
     with pytest.raises(ValueError) as excinfo:

@@ -21,8 +21,6 @@ def _value(shell, expr):
 
 
 # -- functions ---------------------------------------------------------------------------------
-
-
 def test_edited_function_seen_through_module(auto, make_module):
     name, path = make_module(versioned(1))
     run(auto, f"import {name}")
@@ -132,9 +130,7 @@ def test_closure_made_before_edit_sees_new_body(auto, make_module):
     assert _value(auto, "_far_g()") == 10
 
 
-# -- classes ---------------------------------------------------------------------------------------
-
-
+# -- classes -----------------------------------------------------------------------------------
 CLASS_SOURCE = """\
     class C:
         def __init__(self):
@@ -207,7 +203,9 @@ def test_class_method_called_through_old_class_name(auto, class_module):
 def test_method_added_to_class_reaches_old_instance(auto, make_module):
     name, path = make_module("class C:\n    def a(self):\n        return 1\n")
     run(auto, f"import {name}\nobj = {name}.C()")
-    write(path, "class C:\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n")
+    write(
+        path, "class C:\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n"
+    )
     assert _value(auto, "obj.b()") == 2
 
 
@@ -238,9 +236,7 @@ def test_method_gaining_zero_arg_super(auto, make_module):
     assert _value(auto, "Child().hello()") == "child+base"
 
 
-# -- module contents ----------------------------------------------------------------------------
-
-
+# -- module contents ---------------------------------------------------------------------------
 def test_new_function_appears_in_module(auto, make_module):
     name, path = make_module(versioned(1))
     run(auto, f"import {name}")
@@ -298,9 +294,7 @@ def test_module_state_object_survives_function_edit(auto, make_module):
     assert _value(auto, f"{name}.CACHE['b']") == 2
 
 
-# -- re-execution and change detection -------------------------------------------------------------
-
-
+# -- re-execution and change detection ---------------------------------------------------------
 def _side_effect_source(store, tag):
     return f"import {store}\n{store}.runs.append({tag!r})\n\ndef f():\n    return {tag!r}\n"
 

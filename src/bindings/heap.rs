@@ -1,14 +1,19 @@
-//! Finding instances of a class version and moving them to another, in one pass.
+//! One pass over the objects that can hold stale versions, fixing all of them.
 //!
-//! Objects created while a module re-executes are found cheaply: the cyclic GC is
-//! paused for the run, so they are all still in the youngest generation afterwards.
-//! Instances of classes that had to be replaced can be anywhere, so moving those walks
-//! the whole heap, once for all of them.
+//! Two kinds of repair need to find objects nothing points to by name:
+//! - instances whose class was replaced (or that were created, during re-execution, as
+//!   instances of a class version that is then discarded) move to the canonical class;
+//! - function objects made from an old nested code object (closures returned by a
+//!   factory, a decorator's inner function) get the new code.
+//!
+//! Objects created while a module re-executes are found cheaply: the cyclic GC is paused
+//! for the run, so they are all still in the youngest generation afterwards. Anything
+//! else can be anywhere, so those repairs walk the whole heap, once for all of them.
 
 use ahash::AHashMap;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyType};
+use pyo3::types::{PyFunction, PyList, PyTuple, PyType};
 
 /// Where the objects created by a run can be found afterwards.
 #[derive(Clone, Copy)]
@@ -44,76 +49,165 @@ fn collections(gc: &Bound<'_, PyModule>) -> PyResult<u64> {
     Ok(total)
 }
 
-/// Moves instances from one class to another: `(from, to)` pairs.
-pub struct Moves<'py> {
-    pairs: Vec<(Bound<'py, PyType>, Bound<'py, PyType>)>,
-    /// The pairs whose `from` instances may be anywhere (replaced classes), not only
-    /// among the young objects.
-    anywhere: bool,
+/// The repairs one reload needs, applied together by `run`.
+pub struct HeapPass<'py> {
+    class_moves: Vec<(Bound<'py, PyType>, Bound<'py, PyType>)>,
+    code_updates: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    /// Some repair may concern an object that is not young.
+    whole_heap: bool,
 }
 
-impl<'py> Moves<'py> {
-    pub fn new() -> Moves<'py> {
-        Moves {
-            pairs: Vec::new(),
-            anywhere: false,
+impl<'py> HeapPass<'py> {
+    pub fn new() -> HeapPass<'py> {
+        HeapPass {
+            class_moves: Vec::new(),
+            code_updates: Vec::new(),
+            whole_heap: false,
         }
     }
 
     /// Instances of a class created by the run move to the class that stays canonical.
-    pub fn young(&mut self, from: Bound<'py, PyType>, to: Bound<'py, PyType>) {
-        self.pairs.push((from, to));
+    pub fn move_young_instances(&mut self, from: Bound<'py, PyType>, to: Bound<'py, PyType>) {
+        self.class_moves.push((from, to));
     }
 
     /// Instances of a replaced class (which may be old) move to its replacement.
-    pub fn anywhere(&mut self, from: Bound<'py, PyType>, to: Bound<'py, PyType>) {
-        self.pairs.push((from, to));
-        self.anywhere = true;
+    pub fn move_all_instances(&mut self, from: Bound<'py, PyType>, to: Bound<'py, PyType>) {
+        self.class_moves.push((from, to));
+        self.whole_heap = true;
     }
 
-    /// Does every move in one pass over the objects that can hold them; returns one
-    /// warning per class whose instances could not all be moved.
-    pub fn apply(self, py: Python<'py>, young: Young) -> PyResult<Vec<String>> {
-        if self.pairs.is_empty() {
+    /// Every function running code object `old` is given code object `new`.
+    pub fn update_code(&mut self, old: Bound<'py, PyAny>, new: Bound<'py, PyAny>) {
+        self.code_updates.push((old, new));
+        self.whole_heap = true;
+    }
+
+    /// Does every repair in one pass; returns one warning per class whose instances
+    /// could not all be moved and per code object that could not be swapped.
+    pub fn run(self, py: Python<'py>, young: Young) -> PyResult<Vec<String>> {
+        if self.class_moves.is_empty() && self.code_updates.is_empty() {
             return Ok(Vec::new());
         }
-        let objects = candidates(py, young.promoted || self.anywhere)?;
-        let targets: AHashMap<usize, usize> = self
-            .pairs
-            .iter()
-            .enumerate()
-            .map(|(i, (from, _))| (from.as_ptr() as usize, i))
-            .collect();
-        let mut failures: AHashMap<usize, String> = AHashMap::new();
-        let class_attr = pyo3::intern!(py, "__class__");
+        let objects = candidates(py, young.promoted || self.whole_heap)?;
+        let classes = index_by_address(self.class_moves.iter().map(|(from, _)| from.as_any()));
+        let codes = index_by_address(self.code_updates.iter().map(|(old, _)| old));
+        let mut failures: AHashMap<String, String> = AHashMap::new();
         for object in objects.iter() {
-            // SAFETY: `object` is a live reference; reading its type pointer is always valid.
-            let type_ptr = unsafe { ffi::Py_TYPE(object.as_ptr()) } as usize;
-            let Some(&i) = targets.get(&type_ptr) else {
-                continue;
-            };
-            let to = &self.pairs[i].1;
-            // SAFETY: all three pointers are live for the duration of the call.
-            let status = unsafe {
-                ffi::PyObject_GenericSetAttr(object.as_ptr(), class_attr.as_ptr(), to.as_ptr())
-            };
-            if status != 0 {
-                let err = PyErr::fetch(py);
-                failures.entry(i).or_insert_with(|| err.to_string());
+            if let Some(&i) = classes.get(&type_address(&object)) {
+                if let Err(err) = set_class(&object, &self.class_moves[i].1) {
+                    let name = self.class_moves[i]
+                        .0
+                        .qualname()
+                        .map(|q| q.to_string())
+                        .unwrap_or_default();
+                    failures.entry(name).or_insert_with(|| {
+                        format!("existing instances keep the old class ({err})")
+                    });
+                }
+            } else if !codes.is_empty() && object.is_instance_of::<PyFunction>() {
+                let code = object.getattr(pyo3::intern!(py, "__code__"))?;
+                if let Some(&i) = codes.get(&(code.as_ptr() as usize)) {
+                    if let Err(err) = set_code(py, &object, &self.code_updates[i].1) {
+                        let name = object
+                            .getattr("__qualname__")
+                            .map(|q| q.to_string())
+                            .unwrap_or_default();
+                        failures
+                            .entry(name)
+                            .or_insert_with(|| format!("kept its old code ({err})"));
+                    }
+                }
             }
         }
-        let mut warnings = Vec::new();
-        for (i, err) in failures {
-            let name = self.pairs[i]
-                .0
-                .qualname()
-                .map(|q| q.to_string())
-                .unwrap_or_default();
-            warnings.push(format!(
-                "existing instances of {name} keep the old class ({err})"
-            ));
-        }
-        Ok(warnings)
+        Ok(failures
+            .into_iter()
+            .map(|(name, what)| format!("{name}: {what}"))
+            .collect())
+    }
+}
+
+fn index_by_address<'a, 'py: 'a>(
+    items: impl Iterator<Item = &'a Bound<'py, PyAny>>,
+) -> AHashMap<usize, usize> {
+    items
+        .enumerate()
+        .map(|(i, item)| (item.as_ptr() as usize, i))
+        .collect()
+}
+
+fn type_address(object: &Bound<'_, PyAny>) -> usize {
+    // SAFETY: `object` is a live reference; reading its type pointer is always valid.
+    unsafe { ffi::Py_TYPE(object.as_ptr()) as usize }
+}
+
+/// `object.__setattr__(obj, "__class__", to)`: bypasses a class's own `__setattr__`
+/// (frozen dataclasses refuse every assignment through it).
+fn set_class(object: &Bound<'_, PyAny>, to: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = object.py();
+    let name = pyo3::intern!(py, "__class__");
+    // SAFETY: all three pointers are live for the duration of the call.
+    let status =
+        unsafe { ffi::PyObject_GenericSetAttr(object.as_ptr(), name.as_ptr(), to.as_ptr()) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(PyErr::fetch(py))
+    }
+}
+
+/// Gives a function new code; when the free variables differ, its closure is rebuilt
+/// with the cells matched by name (new names get empty cells).
+pub fn set_code(
+    py: Python<'_>,
+    function: &Bound<'_, PyAny>,
+    code: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let old_names = function.getattr("__code__")?.getattr("co_freevars")?;
+    let new_names = code.getattr("co_freevars")?;
+    if !old_names.eq(&new_names)? {
+        let closure = closure_by_name(
+            py,
+            function,
+            &old_names.cast_into()?,
+            &new_names.cast_into()?,
+        )?;
+        set_closure(function, &closure)?;
+    }
+    function.setattr("__code__", code)
+}
+
+fn closure_by_name<'py>(
+    py: Python<'py>,
+    function: &Bound<'py, PyAny>,
+    old_names: &Bound<'py, PyTuple>,
+    new_names: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if new_names.is_empty() {
+        return Ok(py.None().into_bound(py));
+    }
+    let closure = function.getattr("__closure__")?;
+    let cell_type = py.import("types")?.getattr("CellType")?;
+    let mut cells = Vec::with_capacity(new_names.len());
+    for name in new_names.iter() {
+        let position = old_names
+            .iter()
+            .position(|old| old.eq(&name).unwrap_or(false));
+        cells.push(match position {
+            Some(i) => closure.get_item(i)?,
+            None => cell_type.call0()?,
+        });
+    }
+    Ok(PyTuple::new(py, cells)?.into_any())
+}
+
+/// Sets a function's closure through the C API (Python code cannot).
+pub fn set_closure(function: &Bound<'_, PyAny>, closure: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: `function` is a function object; `closure` is None or a tuple of cells.
+    if unsafe { ffi::PyFunction_SetClosure(function.as_ptr(), closure.as_ptr()) } == 0 {
+        Ok(())
+    } else {
+        Err(PyErr::fetch(function.py()))
     }
 }
 

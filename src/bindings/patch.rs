@@ -9,11 +9,10 @@
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyValueError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyTuple, PyType};
 
-use super::heap::{Moves, Young};
+use super::heap::{self, HeapPass, Young};
 
 /// Function attributes copied from the new version (the closure and code are handled
 /// separately, since the closure must be set first and through the C API).
@@ -148,7 +147,7 @@ struct Canon<'py> {
     module_name: String,
     /// New object (by address) -> the old object that stays canonical.
     old_of: AHashMap<usize, Bound<'py, PyAny>>,
-    moves: Moves<'py>,
+    heap: HeapPass<'py>,
     patched: usize,
     warnings: Vec<String>,
     enum_meta: Bound<'py, PyAny>,
@@ -165,7 +164,7 @@ impl<'py> Canon<'py> {
             py,
             module_name: module_name.to_owned(),
             old_of: AHashMap::new(),
-            moves: Moves::new(),
+            heap: HeapPass::new(),
             patched: 0,
             warnings: Vec::new(),
             enum_meta: py.import("enum")?.getattr("EnumMeta")?,
@@ -263,26 +262,48 @@ impl<'py> Canon<'py> {
                  it was replaced and existing instances moved to the new class where possible"
             ));
         }
-        self.moves.anywhere(old, new);
+        self.heap.move_all_instances(old, new);
     }
 
     /// Gives `old` the code, closure, defaults, annotations and doc of `new`.
     fn patch_function(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
         self.adopt_function(new, &mut AHashSet::new())?;
-        let closure = new.getattr("__closure__")?;
+        let (old_code, new_code) = (old.getattr("__code__")?, new.getattr("__code__")?);
+        self.update_nested_code(&old_code, &new_code)?;
         // The closure goes first: setting `__code__` checks that the number of free
         // variables matches the closure already in place.
-        // SAFETY: `old` is a function object; the closure is None or a tuple of cells.
-        if unsafe { ffi::PyFunction_SetClosure(old.as_ptr(), closure.as_ptr()) } != 0 {
-            return Err(PyErr::fetch(self.py));
-        }
-        old.setattr("__code__", new.getattr("__code__")?)?;
+        heap::set_closure(old, &new.getattr("__closure__")?)?;
+        old.setattr("__code__", new_code)?;
         for attr in FUNCTION_ATTRS {
             if let Ok(value) = new.getattr(attr) {
                 old.setattr(attr, value)?;
             }
         }
         self.patched += 1;
+        Ok(())
+    }
+
+    /// Schedules the functions made from code nested in `old` (closures a factory
+    /// returned, a decorator's inner function) to get the matching code from `new`.
+    /// Nested code is matched by name, in order; comprehensions are skipped since no
+    /// function object outlives them.
+    fn update_nested_code(
+        &mut self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        let old_nested = nested_code(old)?;
+        let mut new_nested = nested_code(new)?;
+        for (name, old_code) in old_nested {
+            let Some(i) = new_nested.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            let (_, new_code) = new_nested.remove(i);
+            if !old_code.eq(&new_code)? {
+                self.update_nested_code(&old_code, &new_code)?;
+                self.heap.update_code(old_code, new_code);
+            }
+        }
         Ok(())
     }
 
@@ -350,7 +371,7 @@ impl<'py> Canon<'py> {
                 self.warn_member(old, &key, &err);
             }
         }
-        self.moves.young(new.clone(), old.clone());
+        self.heap.move_young_instances(new.clone(), old.clone());
         self.patched += 1;
         Ok(())
     }
@@ -445,13 +466,31 @@ impl<'py> Canon<'py> {
     /// Moves instances and collects the warnings.
     fn finish(self, py: Python<'py>, young: Young, rebound: Vec<String>) -> PyResult<Outcome> {
         let mut warnings = self.warnings;
-        warnings.extend(self.moves.apply(py, young)?);
+        warnings.extend(self.heap.run(py, young)?);
         Ok(Outcome {
             rebound,
             patched: self.patched,
             warnings,
         })
     }
+}
+
+/// The code objects in `code`'s constants that can become long-lived functions (named
+/// functions and lambdas), with their names.
+fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let code_type = code.get_type();
+    let mut nested = Vec::new();
+    for constant in code.getattr("co_consts")?.try_iter()? {
+        let constant = constant?;
+        if !constant.get_type().is(&code_type) {
+            continue;
+        }
+        let name: String = constant.getattr("co_name")?.extract()?;
+        if !name.starts_with('<') || name == "<lambda>" {
+            nested.push((name, constant));
+        }
+    }
+    Ok(nested)
 }
 
 /// The plain functions inside a class member: itself, the function a classmethod,
