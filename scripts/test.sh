@@ -20,4 +20,5 @@ cargo test --quiet
 
 echo "== pytest (end to end, $("$VENV/bin/python" -c 'import sys, IPython; print(f"Python {sys.version.split()[0]}, IPython {IPython.__version__}")'))"
 # Run from tests/ so that the installed package is imported, not the source tree.
-cd tests && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+venv_python="$(cd "$VENV" && pwd)/bin/python"
+cd tests && "$venv_python" -m pytest -q -p no:cacheprovider "$@"
