@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import sys
 
@@ -17,7 +18,9 @@ def _value(shell, expr):
 
 
 def _info(code: str) -> ExecutionInfo:
-    return ExecutionInfo(code, False, False, True, None, transformed_cell=code + "\n")
+    if "transformed_cell" in inspect.signature(ExecutionInfo).parameters:  # IPython 9
+        return ExecutionInfo(code, False, False, True, None, transformed_cell=code + "\n")
+    return ExecutionInfo(code, False, False, True, None)
 
 
 def _side_effect_source(store, tag):

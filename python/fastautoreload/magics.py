@@ -180,16 +180,24 @@ class AutoreloadMagics(Magics):
     def post_execute_hook(self):
         """Track modules imported by the cell and, in mode 3, its ``from`` imports."""
         reloader = self._reloader
-        info = self._last_execution_info
-        if (
-            reloader.enabled
-            and reloader.autoload_obj
-            and info is not None
-            and getattr(info, "transformed_cell", None)
-            and getattr(self.shell, "last_execution_succeeded", True)
-        ):
-            reloader.import_from_tracker.track_cell(info.transformed_cell)
+        if reloader.enabled and reloader.autoload_obj and self.shell.last_execution_succeeded:
+            code = self._executed_code()
+            if code:
+                reloader.import_from_tracker.track_cell(code)
         reloader._tracker.sync(sys.modules)
+
+    def _executed_code(self) -> str | None:
+        """The last cell's Python source (IPython 8 does not record the transformed cell)."""
+        info = self._last_execution_info
+        if info is None:
+            return None
+        code = getattr(info, "transformed_cell", None)
+        if code is None and getattr(info, "raw_cell", None):
+            try:
+                code = self.shell.transform_cell(info.raw_cell)
+            except Exception:  # a cell IPython itself could not transform ran no imports
+                return None
+        return code
 
 
 def _reporter(print_: bool, log: bool):
