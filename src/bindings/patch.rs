@@ -72,11 +72,17 @@ pub fn adopt_namespace<'py>(
             Some(obstacle) => canon.replace(old, new, obstacle),
         }
     }
+    // A failure to patch one object is reported and leaves the others to be patched:
+    // the module's new code already ran, so stopping halfway would help no one.
     for (old, new) in &functions {
-        canon.patch_function(old, new)?;
+        if let Err(err) = canon.patch_function(old, new) {
+            canon.warn_object(old, &err);
+        }
     }
     for (old, new) in &in_place {
-        canon.patch_class(old, new)?;
+        if let Err(err) = canon.patch_class(old, new) {
+            canon.warn_object(old, &err);
+        }
     }
     rebind(&canon, namespace)?;
     let rebound = changed_names(before, namespace)?;
@@ -384,6 +390,11 @@ impl<'py> Canon<'py> {
         if let Err(err) = class.setattr(key, value) {
             self.warn_member(class, key, &err);
         }
+    }
+
+    fn warn_object(&mut self, object: &Bound<'py, PyAny>, err: &PyErr) {
+        let name = object.getattr("__qualname__").map(|q| q.to_string()).unwrap_or_default();
+        self.warnings.push(format!("{name} could not be updated ({err})"));
     }
 
     fn warn_member(&mut self, class: &Bound<'py, PyType>, key: &str, err: &PyErr) {
