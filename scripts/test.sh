@@ -6,14 +6,7 @@
 #   extra arguments go to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
-PYTHON=${PYTHON:-python3}
-
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet ".[test]"
+source scripts/venv.sh test
 
 echo "== cargo test (pure-Rust core)"
 cargo test --quiet

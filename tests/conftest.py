@@ -283,3 +283,23 @@ def counter_store(make_module):
     """
     name, _ = make_module("runs = []\n", prefix="store")
     return name
+
+
+@pytest.fixture
+def auto(shell):
+    """The shell with ``%autoreload 2`` on."""
+    run(shell, "%autoreload 2")
+    return shell
+
+
+@pytest.fixture
+def complete(shell):
+    """The shell with ``%autoreload 3`` on."""
+    run(shell, "%autoreload 3")
+    return shell
+
+
+def value(shell, expr):
+    """Evaluates ``expr`` in a real cell (so the pre-cell reload runs) and returns it."""
+    run(shell, f"_far_result = {expr}")
+    return shell.user_ns["_far_result"]

@@ -8,19 +8,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import no_log_handlers, run, touch, versioned, write
-
-
-@pytest.fixture
-def auto(shell):
-    run(shell, "%autoreload 2")
-    return shell
-
-
-def _value(shell, expr):
-    run(shell, f"_far_result = {expr}")
-    return shell.user_ns["_far_result"]
-
+from conftest import no_log_handlers, run, touch, value, versioned, write
 
 ORIGINAL = versioned(1) + "\n\ndef g():\n    return 'g'\n"
 SYNTAX_ERROR = "VALUE = 2\n\ndef f(:\n    return 2\n"  # the error is on line 3
@@ -66,10 +54,10 @@ def test_syntax_error_reported_once_with_file_and_line(broken):
 
 def test_syntax_error_keeps_old_module(auto, broken):
     name, _, _ = broken
-    assert _value(auto, f"{name}.f()") == 1
-    assert _value(auto, "f()") == 1
-    assert _value(auto, f"{name}.VALUE") == 1
-    assert _value(auto, f"{name}.g()") == "g"
+    assert value(auto, f"{name}.f()") == 1
+    assert value(auto, "f()") == 1
+    assert value(auto, f"{name}.VALUE") == 1
+    assert value(auto, f"{name}.g()") == "g"
 
 
 def test_syntax_error_not_repeated_while_file_unchanged(auto, broken, capsys):
@@ -81,8 +69,8 @@ def test_syntax_error_not_repeated_while_file_unchanged(auto, broken, capsys):
 def test_fix_after_syntax_error_loads_new_code(auto, broken, capsys):
     name, path, _ = broken
     write(path, versioned(3))
-    assert _value(auto, f"{name}.f()") == 3
-    assert _value(auto, "f()") == 3
+    assert value(auto, f"{name}.f()") == 3
+    assert value(auto, "f()") == 3
     assert capsys.readouterr().err == ""
 
 
@@ -124,16 +112,16 @@ def test_exception_at_import_reported_once_with_file_and_line(raising):
 
 def test_exception_at_import_keeps_old_values(auto, raising):
     name, _, _ = raising
-    assert _value(auto, f"{name}.VALUE") == 1
-    assert _value(auto, f"{name}.f()") == 1
-    assert _value(auto, "f()") == 1
-    assert _value(auto, f"{name}.g()") == "g"
+    assert value(auto, f"{name}.VALUE") == 1
+    assert value(auto, f"{name}.f()") == 1
+    assert value(auto, "f()") == 1
+    assert value(auto, f"{name}.g()") == "g"
 
 
 @pytest.mark.fastautoreload_only  # IPython leaves names made by the partial execution
 def test_exception_at_import_leaves_no_new_names(auto, raising):
     name, _, _ = raising
-    assert _value(auto, f"hasattr({name}, 'NEW')") is False
+    assert value(auto, f"hasattr({name}, 'NEW')") is False
 
 
 @pytest.mark.fastautoreload_only  # IPython leaves NEW behind
@@ -155,8 +143,8 @@ def test_exception_at_import_not_repeated_and_fix_loads(auto, raising, capsys):
     run(auto, "pass")
     assert capsys.readouterr().err == ""
     write(path, versioned(3))
-    assert _value(auto, f"{name}.f()") == 3
-    assert _value(auto, "f()") == 3
+    assert value(auto, f"{name}.f()") == 3
+    assert value(auto, "f()") == 3
     assert capsys.readouterr().err == ""
 
 
@@ -183,8 +171,8 @@ def test_failing_module_does_not_stop_other_reloads(auto, make_module, capsys):
     capsys.readouterr()
     run(auto, "pass")
     assert _failure_count(capsys.readouterr().err, bad) == 1
-    assert _value(auto, f"{good}.f()") == 2
-    assert _value(auto, f"{bad}.f()") == 1
+    assert value(auto, f"{good}.f()") == 2
+    assert value(auto, f"{bad}.f()") == 1
 
 
 def test_failure_shown_by_now_too(shell, make_module, capsys):
@@ -194,7 +182,7 @@ def test_failure_shown_by_now_too(shell, make_module, capsys):
     capsys.readouterr()
     run(shell, "%autoreload now")
     assert _failure_count(capsys.readouterr().err, name) == 1
-    assert _value(shell, f"{name}.f()") == 1
+    assert value(shell, f"{name}.f()") == 1
 
 
 # -- deleted files -----------------------------------------------------------------------------
@@ -208,7 +196,7 @@ def test_deleted_file_is_ignored(shell, make_module, capsys):
     run(shell, "pass")
     run(shell, "%autoreload now")
     assert capsys.readouterr() == ("", "")
-    assert _value(shell, f"{name}.f()") == 1
+    assert value(shell, f"{name}.f()") == 1
 
 
 # -- modules that cannot be reloaded -----------------------------------------------------------

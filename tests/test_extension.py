@@ -8,13 +8,8 @@ import io
 import sys
 
 import pytest
-from conftest import EXT, IS_IPYTHON, ext_callbacks, magics_of, run, versioned, write
+from conftest import EXT, IS_IPYTHON, ext_callbacks, magics_of, run, value, versioned, write
 from IPython.core.interactiveshell import ExecutionInfo
-
-
-def _value(shell, expr):
-    run(shell, f"_far_result = {expr}")
-    return shell.user_ns["_far_result"]
 
 
 def _info(code: str) -> ExecutionInfo:
@@ -45,7 +40,7 @@ def test_load_twice_keeps_one_reloader(shell, make_module, counter_store, capsys
     name, path = make_module(_side_effect_source(counter_store, "v1"))
     run(shell, f"import {name}")
     write(path, _side_effect_source(counter_store, "v2"))
-    assert _value(shell, f"{name}.f()") == "v2"
+    assert value(shell, f"{name}.f()") == "v2"
     assert sys.modules[counter_store].runs == ["v1", "v2"]
 
 
@@ -61,7 +56,7 @@ def test_unload_removes_hooks_and_magics(shell, make_module):
     assert "autoreload" not in line_magics
     assert "aimport" not in line_magics
     write(path, versioned(2))
-    assert _value(shell, f"{name}.f()") == 1
+    assert value(shell, f"{name}.f()") == 1
     result = run(shell, "%autoreload 2", allow_error=True)
     assert result.error_in_exec is not None
 
@@ -76,7 +71,7 @@ def test_load_after_unload_works_again(shell, make_module):
     name, path = make_module(versioned(1))
     run(shell, f"import {name}")
     write(path, versioned(2))
-    assert _value(shell, f"{name}.f()") == 2
+    assert value(shell, f"{name}.f()") == 2
 
 
 @pytest.mark.fastautoreload_only  # IPython stacks a second reloader (#13145)
@@ -98,7 +93,7 @@ def test_mode_0_after_reload_ext_stops_reloading(shell, make_module):
     name, path = make_module(versioned(1))
     run(shell, f"import {name}")
     write(path, versioned(2))
-    assert _value(shell, f"{name}.f()") == 1
+    assert value(shell, f"{name}.f()") == 1
 
 
 @pytest.mark.fastautoreload_only  # loading beside IPython's autoreload
@@ -112,7 +107,7 @@ def test_loading_beside_ipython_autoreload_runs_modules_once(
     name, path = make_module(_side_effect_source(counter_store, "v1"))
     run(bare_shell, f"import {name}")
     write(path, _side_effect_source(counter_store, "v2"))
-    assert _value(bare_shell, f"{name}.f()") == "v2"
+    assert value(bare_shell, f"{name}.f()") == "v2"
     assert sys.modules[counter_store].runs == ["v1", "v2"]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run, write
+from conftest import run, value, write
 
 # Module attributes that mode 3 must never push into the user namespace.
 MODULE_DUNDERS = (
@@ -18,39 +18,28 @@ MODULE_DUNDERS = (
 )
 
 
-@pytest.fixture
-def complete(shell):
-    run(shell, "%autoreload 3")
-    return shell
-
-
-def _value(shell, expr):
-    run(shell, f"_far_result = {expr}")
-    return shell.user_ns["_far_result"]
-
-
 def test_new_function_becomes_bare_name_after_import_module(complete, make_module):
     name, path = make_module("def f():\n    return 1\n")
     run(complete, f"import {name}")
     assert "g" not in complete.user_ns
     write(path, "def f():\n    return 1\n\n\ndef g():\n    return 'new g'\n")
-    assert _value(complete, "g()") == "new g"
-    assert _value(complete, f"g is {name}.g") is True
+    assert value(complete, "g()") == "new g"
+    assert value(complete, f"g is {name}.g") is True
 
 
 def test_new_class_becomes_bare_name(complete, make_module):
     name, path = make_module("X = 1\n")
     run(complete, f"import {name}")
     write(path, "X = 1\n\n\nclass Added:\n    kind = 'added'\n")
-    assert _value(complete, "Added.kind") == "added"
+    assert value(complete, "Added.kind") == "added"
 
 
-def test_from_import_alias_tracks_new_value(complete, make_module):
+def test_from_import_alias_tracks_newvalue(complete, make_module):
     name, path = make_module("x = 1\n\n\ndef helper():\n    return 0\n")
     run(complete, f"from {name} import x as y")
     assert complete.user_ns["y"] == 1
     write(path, "x = 2\n\n\ndef helper():\n    return 0\n")
-    assert _value(complete, "y") == 2
+    assert value(complete, "y") == 2
     assert "x" not in complete.user_ns
     assert "helper" not in complete.user_ns
 
@@ -60,14 +49,14 @@ def test_from_import_tracks_several_edits(complete, make_module):
     run(complete, f"from {name} import x")
     for version in (2, 3):
         write(path, f"x = {version}\n")
-        assert _value(complete, "x") == version
+        assert value(complete, "x") == version
 
 
 def test_from_import_only_pushes_the_imported_names(complete, make_module):
     name, path = make_module("x = 1\n")
     run(complete, f"from {name} import x")
     write(path, "x = 2\n\n\ndef unrelated():\n    return 0\n")
-    assert _value(complete, "x") == 2
+    assert value(complete, "x") == 2
     assert "unrelated" not in complete.user_ns
 
 
@@ -76,7 +65,7 @@ def test_most_recent_from_import_wins(complete, make_module):
     run(complete, f"from {name} import a as v")
     run(complete, f"from {name} import b as v")
     write(path, "a = 'a2'\nb = 'b2'\n")
-    assert _value(complete, "v") == "b2"
+    assert value(complete, "v") == "b2"
 
 
 def test_dunders_never_injected(complete, make_module):
@@ -84,7 +73,7 @@ def test_dunders_never_injected(complete, make_module):
     run(complete, f"import {name}")
     before = {key: complete.user_ns.get(key, KeyError) for key in MODULE_DUNDERS}
     write(path, '"""doc 2"""\n\ndef f():\n    return 2\n\n\ndef g():\n    return 2\n')
-    assert _value(complete, "g()") == 2  # the reload did push new names
+    assert value(complete, "g()") == 2  # the reload did push new names
     after = {key: complete.user_ns.get(key, KeyError) for key in MODULE_DUNDERS}
     assert after == before
     assert all(after[key] is before[key] for key in MODULE_DUNDERS)
@@ -96,7 +85,7 @@ def test_private_names_never_injected(complete, make_module):
     name, path = make_module("def f():\n    return 1\n")
     run(complete, f"import {name}")
     write(path, "_private = 1\n\n\ndef _helper():\n    return 0\n\n\ndef g():\n    return 2\n")
-    assert _value(complete, "g()") == 2
+    assert value(complete, "g()") == 2
     assert "_private" not in complete.user_ns
     assert "_helper" not in complete.user_ns
 
@@ -105,8 +94,8 @@ def test_mode_3_still_updates_functions_in_place(complete, make_module):
     name, path = make_module("def f():\n    return 1\n")
     run(complete, f"import {name}\nfrom {name} import f")
     write(path, "def f():\n    return 2\n")
-    assert _value(complete, "f()") == 2
-    assert _value(complete, f"{name}.f()") == 2
+    assert value(complete, "f()") == 2
+    assert value(complete, f"{name}.f()") == 2
 
 
 def test_mode_2_does_not_inject_names(shell, make_module):
@@ -114,5 +103,5 @@ def test_mode_2_does_not_inject_names(shell, make_module):
     name, path = make_module("def f():\n    return 1\n")
     run(shell, f"import {name}")
     write(path, "def f():\n    return 1\n\n\ndef g():\n    return 2\n")
-    assert _value(shell, f"{name}.g()") == 2
+    assert value(shell, f"{name}.g()") == 2
     assert "g" not in shell.user_ns
