@@ -1,0 +1,234 @@
+//! Patching a class in place: its namespace becomes the new one, member by member,
+//! keeping the identity of methods, properties and nested classes that are versions of
+//! the old ones. Attributes are written with `type.__setattr__`, bypassing a
+//! metaclass's own `__setattr__` (an Enum's refuses to reassign members).
+
+use ahash::AHashSet;
+use pyo3::prelude::*;
+use pyo3::types::{PyFunction, PyTuple, PyType};
+
+use super::Canon;
+
+/// Class-dict keys never copied between versions: the instance dict and weakref slots
+/// are per-class descriptors, and `_abc_impl` holds the old class's ABC registrations.
+const KEPT_CLASS_KEYS: [&str; 4] = ["__dict__", "__weakref__", "_abc_impl", "__slots__"];
+
+/// Why a class is replaced rather than patched.
+pub(super) enum Obstacle {
+    Layout(String),
+}
+
+impl<'py> Canon<'py> {
+    /// Why `old` cannot take `new`'s definition in place, if it cannot. Changes the
+    /// bases of `old` when only they differ and the layouts allow it.
+    pub(super) fn class_obstacle(
+        &self,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<Option<Obstacle>> {
+        let layout = |reason: &str| Ok(Some(Obstacle::Layout(reason.to_owned())));
+        if !old.get_type().is(new.get_type()) {
+            return layout("its metaclass changed");
+        }
+        if slots(old)? != slots(new)? {
+            return layout("its __slots__ changed");
+        }
+        if !old
+            .getattr("__basicsize__")?
+            .eq(new.getattr("__basicsize__")?)?
+        {
+            return layout("its instance layout changed");
+        }
+        let bases = self.translate_tuple(&new.getattr("__bases__")?.cast_into::<PyTuple>()?)?;
+        if !old.getattr("__bases__")?.eq(&bases)? {
+            if let Err(err) = old.setattr("__bases__", bases) {
+                return layout(&format!("its bases changed ({err})"));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `new` replaces `old`: the name keeps the new class and old instances move to it.
+    pub(super) fn replace(
+        &mut self,
+        old: Bound<'py, PyType>,
+        new: Bound<'py, PyType>,
+        obstacle: Obstacle,
+    ) {
+        self.unpair(new.as_any());
+        let Obstacle::Layout(reason) = obstacle;
+        let name = old.qualname().map(|q| q.to_string()).unwrap_or_default();
+        self.warnings.push(format!(
+            "class {name} could not be updated in place because {reason}; it was replaced \
+             and existing instances were moved to the new class where possible"
+        ));
+        self.heap.move_all_instances(old, new);
+    }
+
+    /// Makes `old`'s namespace that of `new`, patching members that are versions of one
+    /// another in place and moving the rest over.
+    pub(super) fn patch_class(
+        &mut self,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<()> {
+        let is_enum = self.is_enum(old)?;
+        if is_enum {
+            self.pair_enum_members(old, new)?;
+        }
+        let old_dict = old.getattr("__dict__")?;
+        let new_dict = new.getattr("__dict__")?;
+        for item in new_dict.call_method0("items")?.try_iter()? {
+            let (key, value): (String, Bound<'py, PyAny>) = item?.extract()?;
+            if self.is_kept_key(&key, &value)? {
+                continue;
+            }
+            if let Ok(current) = old_dict.get_item(&key) {
+                if self.patch_member(&current, &value)? {
+                    continue;
+                }
+            }
+            self.adopt_member(&value)?;
+            let value = if is_enum {
+                self.translate_enum_attr(&value)?
+            } else {
+                self.translate(&value)
+            };
+            self.set_class_attr(old, &key, &value);
+        }
+        for key in old_dict.call_method0("keys")?.try_iter()? {
+            let key: String = key?.extract()?;
+            if new_dict.contains(&key)? || self.is_kept_key(&key, &old_dict.get_item(&key)?)? {
+                continue;
+            }
+            if let Err(err) = self.kinds.type_delattr.call1((old, &key)) {
+                self.warn_member(old, &key, &err);
+            }
+        }
+        self.heap.move_young_instances(new.clone(), old.clone());
+        self.patched += 1;
+        Ok(())
+    }
+
+    fn is_kept_key(&self, key: &str, value: &Bound<'py, PyAny>) -> PyResult<bool> {
+        Ok(KEPT_CLASS_KEYS.contains(&key) || value.is_instance(&self.kinds.member_descriptor)?)
+    }
+
+    fn set_class_attr(&mut self, class: &Bound<'py, PyType>, key: &str, value: &Bound<'py, PyAny>) {
+        if let Err(err) = self.kinds.type_setattr.call1((class, key, value)) {
+            self.warn_member(class, key, &err);
+        }
+    }
+
+    fn warn_member(&mut self, class: &Bound<'py, PyType>, key: &str, err: &PyErr) {
+        let name = class.qualname().map(|q| q.to_string()).unwrap_or_default();
+        self.warnings
+            .push(format!("{name}.{key} could not be updated ({err})"));
+    }
+
+    /// Prepares a new class member that is moved into the old class as it is: its
+    /// functions' `__class__` cells and captured functions point at canonical objects.
+    fn adopt_member(&self, value: &Bound<'py, PyAny>) -> PyResult<()> {
+        let mut seen = AHashSet::new();
+        for function in wrapped_functions(value) {
+            self.adopt_function(&function, &mut seen)?;
+        }
+        Ok(())
+    }
+
+    /// Patches one class member in place when old and new are versions of each other;
+    /// returns false when the new value must simply be set.
+    fn patch_member(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<bool> {
+        if old.is(new) {
+            return Ok(true);
+        }
+        let both_exactly =
+            |kind: &Bound<'py, PyAny>| old.get_type().is(kind) && new.get_type().is(kind);
+        if both_exactly(&self.kinds.classmethod) || both_exactly(&self.kinds.staticmethod) {
+            return self.patch_member(&old.getattr("__func__")?, &new.getattr("__func__")?);
+        }
+        if both_exactly(&self.kinds.property) {
+            return self.patch_property(old, new);
+        }
+        if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
+            return self.patch_nested_class(old_class, new_class);
+        }
+        if !self.pairs_as_callable(old, new)? {
+            return Ok(false);
+        }
+        self.pair(new, old);
+        self.patch_callable(old, new)?;
+        Ok(true)
+    }
+
+    fn patch_nested_class(
+        &mut self,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<bool> {
+        if !self.same_definition(old.as_any(), new.as_any())? {
+            return Ok(false);
+        }
+        self.pair(new.as_any(), old.as_any());
+        if self.class_obstacle(old, new)?.is_some() {
+            self.unpair(new.as_any());
+            return Ok(false);
+        }
+        self.patch_class(old, new)?;
+        Ok(true)
+    }
+
+    /// A property keeps its identity when it has the same accessors as before and each
+    /// is a version of the old one; otherwise the new property replaces it.
+    fn patch_property(
+        &mut self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<bool> {
+        let mut pairs = Vec::new();
+        for accessor in ["fget", "fset", "fdel"] {
+            let (o, n) = (old.getattr(accessor)?, new.getattr(accessor)?);
+            match (o.is_none(), n.is_none()) {
+                (true, true) => continue,
+                (false, false) if self.pairs_as_callable(&o, &n)? => pairs.push((o, n)),
+                _ => return Ok(false),
+            }
+        }
+        for (o, n) in pairs {
+            self.pair(&n, &o);
+            self.patch_callable(&o, &n)?;
+        }
+        Ok(true)
+    }
+}
+
+/// The `__slots__` a class declares itself, as text for comparison.
+fn slots(class: &Bound<'_, PyType>) -> PyResult<Option<String>> {
+    match class.getattr("__dict__")?.get_item("__slots__") {
+        Ok(slots) => Ok(Some(slots.repr()?.to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The plain functions inside a class member: itself, the function a classmethod,
+/// staticmethod or property wraps, and along `__wrapped__` chains (functools.wraps).
+fn wrapped_functions<'py>(value: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
+    let mut found = Vec::new();
+    let mut pending = vec![value.clone()];
+    while let Some(item) = pending.pop() {
+        if found.len() > 64 {
+            break;
+        }
+        if item.is_instance_of::<PyFunction>() {
+            found.push(item.clone());
+        }
+        for attr in ["__func__", "fget", "fset", "fdel", "__wrapped__"] {
+            if let Ok(inner) = item.getattr(attr) {
+                if !inner.is_none() && !inner.is(&item) {
+                    pending.push(inner);
+                }
+            }
+        }
+    }
+    found
+}

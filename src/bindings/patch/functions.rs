@@ -1,0 +1,134 @@
+//! Patching a function in place: code, closure, defaults, annotations, doc, dict, and
+//! the functions made from code nested in it.
+
+use ahash::AHashSet;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyTuple};
+
+use super::Canon;
+use crate::bindings::heap;
+
+/// Function attributes copied from the new version as they are (the closure, code and
+/// `__dict__` are handled separately).
+const COPIED_ATTRS: [&str; 5] = [
+    "__defaults__",
+    "__kwdefaults__",
+    "__doc__",
+    "__annotations__",
+    "__type_params__",
+];
+
+impl<'py> Canon<'py> {
+    /// Gives `old` the code, closure, defaults, annotations, doc and dict of `new`.
+    pub(super) fn patch_function(
+        &mut self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        self.patch_wrapped(old, new)?;
+        self.adopt_function(new, &mut AHashSet::new())?;
+        let (old_code, new_code) = (old.getattr("__code__")?, new.getattr("__code__")?);
+        self.update_nested_code(&old_code, &new_code)?;
+        // The closure goes first: setting `__code__` checks that the number of free
+        // variables matches the closure already in place.
+        heap::set_closure(old, &new.getattr("__closure__")?)?;
+        old.setattr("__code__", new_code)?;
+        for attr in COPIED_ATTRS {
+            if let Ok(value) = new.getattr(attr) {
+                old.setattr(attr, value)?;
+            }
+        }
+        let dict = new.getattr("__dict__")?.cast_into::<PyDict>()?;
+        old.setattr("__dict__", self.translate_dict(&dict)?)?;
+        self.patched += 1;
+        Ok(())
+    }
+
+    /// `functools.wraps` chains: the function a wrapper wraps is patched too, so that
+    /// anything holding the old inner function (a registry, `__wrapped__`) sees the new
+    /// body, and the new wrapper's closure is pointed at the old inner function.
+    fn patch_wrapped(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
+        let wrapped =
+            |f: &Bound<'py, PyAny>| f.getattr("__dict__").ok()?.get_item("__wrapped__").ok();
+        let (Some(old_inner), Some(new_inner)) = (wrapped(old), wrapped(new)) else {
+            return Ok(());
+        };
+        if old_inner.is(&new_inner) || self.canonical(&new_inner).is_some() {
+            return Ok(());
+        }
+        if self.pairs_as_callable(&old_inner, &new_inner)? {
+            self.pair(&new_inner, &old_inner);
+            self.patch_callable(&old_inner, &new_inner)?;
+        }
+        Ok(())
+    }
+
+    /// Schedules the functions made from code nested in `old` (closures a factory
+    /// returned, a decorator's inner function) to get the matching code from `new`.
+    /// Nested code is matched by name, in order; comprehensions are skipped since no
+    /// function object outlives them.
+    fn update_nested_code(
+        &mut self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        let mut new_nested = nested_code(new)?;
+        for (name, old_code) in nested_code(old)? {
+            let Some(i) = new_nested.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            let (_, new_code) = new_nested.remove(i);
+            if !old_code.eq(&new_code)? {
+                self.update_nested_code(&old_code, &new_code)?;
+                self.heap.update_code(old_code, new_code);
+            }
+        }
+        Ok(())
+    }
+
+    /// Points the closure cells of `function` (and of the functions it captured) that
+    /// hold a new object at the canonical old one, so that `super()`'s `__class__` cell
+    /// and decorators' captured functions refer to what the module now exposes.
+    pub(super) fn adopt_function(
+        &self,
+        function: &Bound<'py, PyAny>,
+        seen: &mut AHashSet<usize>,
+    ) -> PyResult<()> {
+        if !seen.insert(function.as_ptr() as usize) {
+            return Ok(());
+        }
+        let closure = function.getattr("__closure__")?;
+        let Ok(cells) = closure.cast::<PyTuple>() else {
+            return Ok(());
+        };
+        for cell in cells.iter() {
+            let Ok(content) = cell.getattr("cell_contents") else {
+                continue;
+            };
+            if let Some(old) = self.canonical(&content) {
+                cell.setattr("cell_contents", old)?;
+            } else if content.is_instance_of::<PyFunction>() {
+                self.adopt_function(&content, seen)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The code objects in `code`'s constants that can become long-lived functions (named
+/// functions and lambdas), with their names.
+fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let code_type = code.get_type();
+    let mut nested = Vec::new();
+    for constant in code.getattr("co_consts")?.try_iter()? {
+        let constant = constant?;
+        if !constant.get_type().is(&code_type) {
+            continue;
+        }
+        let name: String = constant.getattr("co_name")?.extract()?;
+        if !name.starts_with('<') || name == "<lambda>" {
+            nested.push((name, constant));
+        }
+    }
+    Ok(nested)
+}

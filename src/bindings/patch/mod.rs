@@ -1,0 +1,285 @@
+//! Making the objects that existed before a reload behave as the new ones.
+//!
+//! After a module re-executes, each name that denoted a function or class defined there
+//! points back at the OLD object, patched in place from the new one; the new object is
+//! discarded. References held anywhere else (`from m import f`, instances, registries)
+//! therefore see the new code without being found. A class that cannot be patched in
+//! place (its metaclass or instance layout changed) is replaced instead, and its
+//! existing instances are moved to the replacement.
+//!
+//! `Canon` holds one reload's state: which new object stands for which old one. Its
+//! methods live next to what they patch: `functions`, `wrappers`, `classes`, `enums`.
+
+mod classes;
+mod enums;
+mod functions;
+mod wrappers;
+
+use ahash::AHashMap;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
+
+use super::heap::{HeapPass, Young};
+use classes::Obstacle;
+
+/// What adopting a module's new namespace did.
+pub struct Outcome {
+    pub rebound: Vec<String>,
+    pub patched: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Points the names of `namespace` (just re-executed) back at the objects `before` held,
+/// patched to behave as the new ones.
+pub fn adopt_namespace<'py>(
+    py: Python<'py>,
+    module_name: &str,
+    before: &Bound<'py, PyDict>,
+    namespace: &Bound<'py, PyDict>,
+    young: Young,
+) -> PyResult<Outcome> {
+    let mut canon = Canon::new(py, module_name)?;
+    let mut pairs = Vec::new();
+    let mut classes = Vec::new();
+    for (name, new) in namespace.iter() {
+        let Some(old) = before.get_item(&name)? else {
+            continue;
+        };
+        if old.is(&new) || canon.canonical(&new).is_some() {
+            continue;
+        }
+        if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
+            if canon.same_definition(&old, &new)? {
+                canon.pair(&new, &old);
+                classes.push((old_class.clone(), new_class.clone()));
+            }
+        } else if canon.pairs_as_callable(&old, &new)? {
+            canon.pair(&new, &old);
+            pairs.push((old, new));
+        }
+    }
+    // Decide which classes stay before patching anything, so that a closure retargeted
+    // to a canonical class never points at one that is about to be replaced.
+    let mut in_place = Vec::new();
+    for (old, new) in classes {
+        match canon.class_obstacle(&old, &new)? {
+            None => in_place.push((old, new)),
+            Some(obstacle) => canon.replace(old, new, obstacle),
+        }
+    }
+    // A failure to patch one object is reported and leaves the others to be patched:
+    // the module's new code already ran, so stopping halfway would help no one.
+    for (old, new) in &pairs {
+        if let Err(err) = canon.patch_callable(old, new) {
+            canon.warn_object(old, &err);
+        }
+    }
+    for (old, new) in &in_place {
+        if let Err(err) = canon.patch_class(old, new) {
+            canon.warn_object(old, &err);
+        }
+    }
+    canon.rebind(namespace)?;
+    let rebound = changed_names(before, namespace)?;
+    canon.finish(py, young, rebound)
+}
+
+/// `update_object(old, new)`: patch `old` (a function, wrapper or class) to behave as
+/// `new`. Returns False when the two are not versions of the same definition.
+#[pyfunction]
+pub fn update_object(
+    py: Python<'_>,
+    old: &Bound<'_, PyAny>,
+    new: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let module_name: String = old.getattr("__module__")?.extract()?;
+    let mut canon = Canon::new(py, &module_name)?;
+    if old.is(new) {
+        return Ok(false);
+    }
+    if let (Ok(old), Ok(new)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
+        if !canon.same_definition(old.as_any(), new.as_any())? {
+            return Ok(false);
+        }
+        canon.pair(new.as_any(), old.as_any());
+        if let Some(Obstacle::Layout(reason)) = canon.class_obstacle(old, new)? {
+            let name = old.qualname()?;
+            return Err(PyValueError::new_err(format!(
+                "cannot update {name}: {reason}"
+            )));
+        }
+        canon.patch_class(old, new)?;
+    } else if canon.pairs_as_callable(old, new)? {
+        canon.patch_callable(old, new)?;
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn changed_names(
+    before: &Bound<'_, PyDict>,
+    namespace: &Bound<'_, PyDict>,
+) -> PyResult<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, value) in namespace.iter() {
+        let same = before.get_item(&name)?.is_some_and(|old| old.is(&value));
+        if !same {
+            names.push(name.extract()?);
+        }
+    }
+    Ok(names)
+}
+
+/// The state of one reload: which new object stands for which old one.
+pub(super) struct Canon<'py> {
+    py: Python<'py>,
+    module_name: String,
+    /// New object (by address) -> the old object that stays canonical.
+    old_of: AHashMap<usize, Bound<'py, PyAny>>,
+    heap: HeapPass<'py>,
+    patched: usize,
+    warnings: Vec<String>,
+    kinds: Kinds<'py>,
+}
+
+/// Built-in types and functions the patching compares against or calls.
+struct Kinds<'py> {
+    enum_meta: Bound<'py, PyAny>,
+    member_descriptor: Bound<'py, PyAny>,
+    classmethod: Bound<'py, PyAny>,
+    staticmethod: Bound<'py, PyAny>,
+    property: Bound<'py, PyAny>,
+    partial: Bound<'py, PyAny>,
+    type_setattr: Bound<'py, PyAny>,
+    type_delattr: Bound<'py, PyAny>,
+}
+
+impl<'py> Kinds<'py> {
+    fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
+        let builtins = py.import("builtins")?;
+        let type_ = builtins.getattr("type")?;
+        Ok(Kinds {
+            enum_meta: py.import("enum")?.getattr("EnumMeta")?,
+            member_descriptor: py.import("types")?.getattr("MemberDescriptorType")?,
+            classmethod: builtins.getattr("classmethod")?,
+            staticmethod: builtins.getattr("staticmethod")?,
+            property: builtins.getattr("property")?,
+            partial: py.import("functools")?.getattr("partial")?,
+            type_setattr: type_.getattr("__setattr__")?,
+            type_delattr: type_.getattr("__delattr__")?,
+        })
+    }
+}
+
+impl<'py> Canon<'py> {
+    fn new(py: Python<'py>, module_name: &str) -> PyResult<Canon<'py>> {
+        Ok(Canon {
+            py,
+            module_name: module_name.to_owned(),
+            old_of: AHashMap::new(),
+            heap: HeapPass::new(),
+            patched: 0,
+            warnings: Vec::new(),
+            kinds: Kinds::new(py)?,
+        })
+    }
+
+    fn pair(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
+        self.old_of.insert(new.as_ptr() as usize, old.clone());
+    }
+
+    fn unpair(&mut self, new: &Bound<'py, PyAny>) {
+        self.old_of.remove(&(new.as_ptr() as usize));
+    }
+
+    fn canonical(&self, new: &Bound<'py, PyAny>) -> Option<&Bound<'py, PyAny>> {
+        self.old_of.get(&(new.as_ptr() as usize))
+    }
+
+    /// `value`, or the old object it stands for.
+    fn translate(&self, value: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+        self.canonical(value)
+            .cloned()
+            .unwrap_or_else(|| value.clone())
+    }
+
+    fn translate_tuple(&self, items: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(self.py, items.iter().map(|item| self.translate(&item)))
+    }
+
+    /// A copy of `dict` whose values are translated to the canonical objects.
+    fn translate_dict(&self, dict: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyDict>> {
+        let copy = PyDict::new(self.py);
+        for (key, value) in dict.iter() {
+            copy.set_item(key, self.translate(&value))?;
+        }
+        Ok(copy)
+    }
+
+    /// A copy of `list` whose items are translated to the canonical objects.
+    fn translate_list(&self, list: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(self.py, list.iter().map(|item| self.translate(&item)))
+    }
+
+    /// Whether `old` and `new` are two versions of one definition of this module: both
+    /// functions (sharing globals, so the new code runs against the right namespace) or
+    /// both classes, with the same qualified name. This guards against aliasing: after
+    /// `f = foo`, the old `f` is not patched from `foo`.
+    fn same_definition(&self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let functions = old.is_instance_of::<PyFunction>() && new.is_instance_of::<PyFunction>();
+        let classes = old.is_instance_of::<PyType>() && new.is_instance_of::<PyType>();
+        if !(functions || classes) || !self.same_origin(old, new)? {
+            return Ok(false);
+        }
+        Ok(classes || old.getattr("__globals__")?.is(new.getattr("__globals__")?))
+    }
+
+    /// Both carry this module's name and the same qualified name.
+    fn same_origin(&self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let module: Option<String> = old
+            .getattr("__module__")
+            .ok()
+            .and_then(|m| m.extract().ok());
+        if module.as_deref() != Some(self.module_name.as_str()) {
+            return Ok(false);
+        }
+        match (old.getattr("__qualname__"), new.getattr("__qualname__")) {
+            (Ok(a), Ok(b)) => a.eq(b),
+            _ => Ok(false),
+        }
+    }
+
+    /// Points every name of `namespace` that holds a new object at its old version.
+    fn rebind(&self, namespace: &Bound<'py, PyDict>) -> PyResult<()> {
+        let stale: Vec<_> = namespace
+            .iter()
+            .filter_map(|(name, value)| self.canonical(&value).map(|old| (name, old.clone())))
+            .collect();
+        for (name, old) in stale {
+            namespace.set_item(name, old)?;
+        }
+        Ok(())
+    }
+
+    fn warn_object(&mut self, object: &Bound<'py, PyAny>, err: &PyErr) {
+        let name = object
+            .getattr("__qualname__")
+            .map(|q| q.to_string())
+            .unwrap_or_default();
+        self.warnings
+            .push(format!("{name} could not be updated ({err})"));
+    }
+
+    /// Runs the heap repairs and collects the warnings.
+    fn finish(self, py: Python<'py>, young: Young, rebound: Vec<String>) -> PyResult<Outcome> {
+        let mut warnings = self.warnings;
+        warnings.extend(self.heap.run(py, young)?);
+        Ok(Outcome {
+            rebound,
+            patched: self.patched,
+            warnings,
+        })
+    }
+}

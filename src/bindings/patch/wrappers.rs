@@ -1,0 +1,86 @@
+//! Callables other than plain functions that a module binds at top level or in a class:
+//! `lru_cache`/`cache` wrappers and other objects with `__wrapped__`, and
+//! `functools.partial`. They keep their identity like functions do.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFunction, PyTuple};
+
+use super::Canon;
+
+impl<'py> Canon<'py> {
+    /// Whether `old` can be patched in place from `new`: two versions of one function,
+    /// two wrappers of the same kind around versions of one function, or two partials.
+    pub(super) fn pairs_as_callable(
+        &self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<bool> {
+        if old.is_instance_of::<PyFunction>() || new.is_instance_of::<PyFunction>() {
+            return self.same_definition(old, new);
+        }
+        if !old.get_type().is(new.get_type()) {
+            return Ok(false);
+        }
+        if old.get_type().is(&self.kinds.partial) {
+            return Ok(true);
+        }
+        match (old.getattr("__wrapped__"), new.getattr("__wrapped__")) {
+            (Ok(old_inner), Ok(new_inner)) => Ok(
+                self.same_origin(old, new)? && self.pairs_as_callable(&old_inner, &new_inner)?
+            ),
+            _ => Ok(false),
+        }
+    }
+
+    /// Patches a pair accepted by `pairs_as_callable`.
+    pub(super) fn patch_callable(
+        &mut self,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        if old.is_instance_of::<PyFunction>() {
+            return self.patch_function(old, new);
+        }
+        if old.get_type().is(&self.kinds.partial) {
+            return self.patch_partial(old, new);
+        }
+        self.patch_wrapper(old, new)
+    }
+
+    /// A wrapper object keeps its identity; the function it wraps is patched, its cache
+    /// (if any) is cleared since it holds results of the old code.
+    fn patch_wrapper(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
+        let (old_inner, new_inner) = (old.getattr("__wrapped__")?, new.getattr("__wrapped__")?);
+        if !old_inner.is(&new_inner) {
+            self.pair(&new_inner, &old_inner);
+            self.patch_callable(&old_inner, &new_inner)?;
+        }
+        if let Ok(dict) = new.getattr("__dict__") {
+            old.setattr(
+                "__dict__",
+                self.translate_dict(&dict.cast_into::<PyDict>()?)?,
+            )?;
+        }
+        if let Ok(cache_clear) = old.getattr("cache_clear") {
+            cache_clear.call0()?;
+        }
+        self.patched += 1;
+        Ok(())
+    }
+
+    /// A partial keeps its identity and takes the new function, arguments and keywords.
+    fn patch_partial(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
+        let state = PyTuple::new(
+            self.py,
+            [
+                self.translate(&new.getattr("func")?),
+                new.getattr("args")?,
+                new.getattr("keywords")?,
+                new.getattr("__dict__")?,
+            ],
+        )?;
+        old.call_method1("__setstate__", (state,))?;
+        self.patched += 1;
+        Ok(())
+    }
+}
