@@ -87,10 +87,14 @@ def timed(fn) -> int:
     return time.perf_counter_ns() - start
 
 
-def report(title: str, rows: list[tuple[str, float, float]]) -> None:
-    """Prints `(workload, ipython_ms, fast_ms)` rows with the speed-up ratio."""
+def report(title: str, rows: list[tuple[str, float | None, float]]) -> None:
+    """Prints `(workload, ipython_ms, fast_ms)` rows with the speed-up ratio; an IPython
+    figure of None means the row is fastautoreload's alone."""
     print(f"\n{title}")
     print(f"{'workload':<44} {'IPython (ms)':>13} {'fastautoreload (ms)':>20} {'ratio':>8}")
     for workload, slow, fast in rows:
+        if slow is None:
+            print(f"{workload:<44} {'-':>13} {fast:>20.3f} {'-':>8}")
+            continue
         ratio = slow / fast if fast else float("inf")
         print(f"{workload:<44} {slow:>13.3f} {fast:>20.3f} {ratio:>7.1f}x")
