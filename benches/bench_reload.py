@@ -7,8 +7,9 @@ Each reload is timed as the `pre_run_cell` hook that performs it.
 (a) One method changed in every class AND a top-level statement IPython 9 cannot diff
     (`TIMEOUT = int(os.environ.get(...))`), which sends IPython 9 down its full
     `superreload`: one heap walk per class per stored reference. (`int("30")` alone is
-    not enough: IPython 9.18.1 treats builtins applied to literals as diffable.) Reported: the first reload, and for
-    fastautoreload also the last of `--reloads` (cost must not grow with past reloads).
+    not enough: IPython 9.18.1 treats builtins applied to literals as diffable.)
+    Reported: the first reload, and for fastautoreload also the last of `--reloads`
+    (cost must not grow with past reloads).
     IPython runs two reloads only (each takes seconds, and the second is slower).
 (b) One method changed in every class only (IPython 9's source differ handles this).
 """
