@@ -27,7 +27,8 @@ impl<'py> Canon<'py> {
         new: &Bound<'py, PyType>,
     ) -> PyResult<Option<Obstacle>> {
         let layout = |reason: &str| Ok(Some(Obstacle::Layout(reason.to_owned())));
-        if !old.get_type().is(new.get_type()) {
+        // The metaclass may itself be a class of this module, patched in place.
+        if !old.get_type().is(self.translate(new.get_type().as_any())) {
             return layout("its metaclass changed");
         }
         if slots(old)? != slots(new)? {
@@ -96,8 +97,13 @@ impl<'py> Canon<'py> {
             };
             self.set_class_attr(old, &key, &value);
         }
-        for key in old_dict.call_method0("keys")?.try_iter()? {
-            let key: String = key?.extract()?;
+        // A list, not a view: deleting attributes changes the dict being read.
+        let old_keys: Vec<String> = old_dict
+            .call_method0("keys")?
+            .try_iter()?
+            .map(|k| k?.extract())
+            .collect::<PyResult<_>>()?;
+        for key in old_keys {
             if new_dict.contains(&key)? || self.is_kept_key(&key, &old_dict.get_item(&key)?)? {
                 continue;
             }
