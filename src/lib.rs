@@ -5,6 +5,8 @@
 //! from Python and does the object work (re-execution, patching) through the C API.
 
 pub mod fingerprint;
+pub mod import_graph;
+pub mod imports;
 pub mod module_table;
 pub mod source_path;
 

@@ -12,6 +12,8 @@ use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;
 
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
+use crate::import_graph::{ImportGraph, Node};
+use crate::imports::{scan, Import};
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
 /// second write within the filesystem's timestamp granularity can leave mtime, size and
@@ -37,6 +39,23 @@ struct Entry {
     object_id: usize,
     seen: Option<Seen>,
     failed: Option<ContentHash>,
+    /// The imports of the content the module runs (scanned when that content is read).
+    imports: Vec<Import>,
+    /// Installed code (the standard library, site-packages) rather than the user's own.
+    library: bool,
+}
+
+impl Entry {
+    /// The package relative imports resolve against (`__package__`).
+    fn package(&self) -> &str {
+        if self.path.file_stem().is_some_and(|stem| stem == "__init__") {
+            &self.name
+        } else {
+            self.name
+                .rsplit_once('.')
+                .map_or("", |(package, _)| package)
+        }
+    }
 }
 
 /// The file as it was when the module was last loaded (or its reload last attempted).
@@ -70,6 +89,7 @@ pub struct Change {
     pub bytes: Vec<u8>,
     pub hash: ContentHash,
     pub stat: StatKey,
+    pub imports: Vec<Import>,
 }
 
 /// The module table, in the order modules were first seen.
@@ -77,11 +97,35 @@ pub struct Change {
 pub struct ModuleTable {
     entries: Vec<Entry>,
     index: AHashMap<String, usize>,
+    /// Directories of installed code: modules under them are marked as library.
+    library_roots: Vec<PathBuf>,
+    /// The import graph, rebuilt when modules or their imports changed.
+    graph: Option<ImportGraph>,
 }
 
 impl ModuleTable {
     pub fn new() -> ModuleTable {
         ModuleTable::default()
+    }
+
+    /// A table that marks modules under `roots` (installed code) as library modules.
+    pub fn with_library_roots(roots: Vec<PathBuf>) -> ModuleTable {
+        ModuleTable {
+            library_roots: roots,
+            ..ModuleTable::default()
+        }
+    }
+
+    /// Whether `name` is installed code (standard library, site-packages).
+    pub fn is_library(&self, name: &str) -> bool {
+        self.index
+            .get(name)
+            .is_some_and(|&i| self.entries[i].library)
+    }
+
+    /// The first-seen position of `name` (import order), or `usize::MAX`.
+    pub fn position(&self, name: &str) -> usize {
+        self.index.get(name).copied().unwrap_or(usize::MAX)
     }
 
     pub fn len(&self) -> usize {
@@ -106,13 +150,17 @@ impl ModuleTable {
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
     /// read by the next `read_baselines`.
     pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
+        let library = self.library_roots.iter().any(|root| path.starts_with(root));
         let entry = Entry {
             name: name.to_owned(),
             path,
             object_id,
             seen: None,
             failed: None,
+            imports: Vec::new(),
+            library,
         };
+        self.graph = None;
         match self.index.get(name) {
             Some(&i) => self.entries[i] = entry,
             None => {
@@ -127,6 +175,7 @@ impl ModuleTable {
         let before = self.entries.len();
         self.entries.retain(|e| keep(&e.name));
         if self.entries.len() != before {
+            self.graph = None;
             self.index = self
                 .entries
                 .iter()
@@ -144,6 +193,7 @@ impl ModuleTable {
             .for_each(|entry| {
                 if let Ok(snap) = Snapshot::read(&entry.path) {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
+                    entry.imports = scan(&snap.bytes);
                 }
             });
     }
@@ -161,38 +211,91 @@ impl ModuleTable {
                     .as_ref()
                     .is_none_or(|s| s.contains(e.name.as_str()))
         };
-        let reads: Vec<(usize, Snapshot)> = self
+        let reads: Vec<(usize, Snapshot, Option<Vec<Import>>)> = self
             .entries
             .par_iter()
             .enumerate()
             .filter(|(_, e)| wanted(e))
-            .filter_map(|(i, e)| read_if_moved(e).map(|snap| (i, snap)))
+            .filter_map(|(i, e)| {
+                let snap = read_if_moved(e)?;
+                let new_content =
+                    e.seen.is_none_or(|s| s.baseline != snap.hash) && e.failed != Some(snap.hash);
+                let imports = new_content.then(|| scan(&snap.bytes));
+                Some((i, snap, imports))
+            })
             .collect();
         let mut changes = Vec::new();
-        for (i, snap) in reads {
+        for (i, snap, imports) in reads {
             let entry = &mut self.entries[i];
-            match entry.seen {
-                None => entry.seen = Some(Seen::new(snap.stat, snap.hash)),
-                Some(seen) if snap.hash == seen.baseline || Some(snap.hash) == entry.failed => {
-                    entry.seen = Some(Seen::new(snap.stat, seen.baseline));
+            match (entry.seen, imports) {
+                (None, imports) => {
+                    entry.seen = Some(Seen::new(snap.stat, snap.hash));
+                    entry.imports = imports.unwrap_or_default();
+                    self.graph = None;
                 }
-                Some(_) => changes.push(Change {
+                (Some(seen), None) => entry.seen = Some(Seen::new(snap.stat, seen.baseline)),
+                (Some(_), Some(imports)) => changes.push(Change {
                     name: entry.name.clone(),
                     path: entry.path.clone(),
                     bytes: snap.bytes,
                     hash: snap.hash,
                     stat: snap.stat,
+                    imports,
                 }),
             }
         }
         changes
     }
 
-    /// The module now runs the content `hash` (read with `stat`): it becomes the baseline.
-    pub fn commit(&mut self, name: &str, stat: StatKey, hash: ContentHash) {
-        if let Some(entry) = self.entry_mut(name) {
-            entry.seen = Some(Seen::new(stat, hash));
+    /// The file of `name` as it is now, as a change to (re)load, whether or not its
+    /// content changed: for reloading a module on request or because of what it imports.
+    pub fn current(&self, name: &str) -> Option<Change> {
+        let entry = &self.entries[*self.index.get(name)?];
+        let snap = Snapshot::read(&entry.path).ok()?;
+        let imports = scan(&snap.bytes);
+        Some(Change {
+            name: entry.name.clone(),
+            path: entry.path.clone(),
+            bytes: snap.bytes,
+            hash: snap.hash,
+            stat: snap.stat,
+            imports,
+        })
+    }
+
+    /// The import graph of the tracked modules (built again only after a change).
+    pub fn graph(&mut self) -> &ImportGraph {
+        let entries = &self.entries;
+        let index = &self.index;
+        self.graph.get_or_insert_with(|| {
+            let nodes = entries.iter().map(|e| Node {
+                name: &e.name,
+                package: e.package(),
+                imports: &e.imports,
+            });
+            ImportGraph::build(nodes, |name| index.contains_key(name))
+        })
+    }
+
+    /// `names` in reload order: dependencies first, cycles in import order.
+    pub fn reload_order(&mut self, names: &[String]) -> Vec<String> {
+        let positions: AHashMap<String, usize> = names
+            .iter()
+            .map(|n| (n.clone(), self.position(n)))
+            .collect();
+        self.graph()
+            .reload_order(names, |n| positions.get(n).copied().unwrap_or(usize::MAX))
+    }
+
+    /// The module now runs `change`'s content: it becomes the baseline.
+    pub fn commit(&mut self, change: &Change) {
+        if let Some(entry) = self.entry_mut(&change.name) {
+            entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
+            if entry.imports != change.imports {
+                entry.imports = change.imports.clone();
+                self.graph = None;
+            }
         }
     }
 
@@ -244,7 +347,7 @@ mod tests {
     }
 
     fn commit(table: &mut ModuleTable, c: &Change) {
-        table.commit(&c.name, c.stat, c.hash);
+        table.commit(c);
     }
 
     fn names(changes: &[Change]) -> Vec<&str> {

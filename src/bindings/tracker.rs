@@ -4,7 +4,8 @@ use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::fingerprint::{ContentHash, StatKey};
+use std::path::PathBuf;
+
 use crate::module_table::{self, ModuleTable};
 
 use super::module_source;
@@ -18,38 +19,47 @@ pub struct Tracker {
     ignored: AHashMap<String, usize>,
 }
 
-/// One changed module: its name, source path, and the exact bytes that were hashed.
+/// One module to reload: its name, source path, and the exact bytes that were hashed.
 #[pyclass(module = "fastautoreload._native", frozen)]
 pub struct Change {
     #[pyo3(get)]
-    name: String,
-    #[pyo3(get)]
-    path: String,
-    #[pyo3(get)]
     source: Py<PyBytes>,
-    content: ContentHash,
-    stat: StatKey,
+    /// Everything but the bytes, which live in `source`.
+    inner: module_table::Change,
 }
 
 #[pymethods]
 impl Change {
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    #[getter]
+    fn path(&self) -> String {
+        self.inner.path.to_string_lossy().into_owned()
+    }
+
     /// The blake3 hash of `source`, in hex.
     #[getter]
     fn hash(&self) -> String {
-        self.content.to_hex()
+        self.inner.hash.to_hex()
     }
 
     fn __repr__(&self) -> String {
-        format!("<Change {} {}>", self.name, self.path)
+        format!("<Change {} {}>", self.inner.name, self.path())
     }
 }
 
 #[pymethods]
 impl Tracker {
+    /// `library_roots`: directories of installed code (the standard library,
+    /// site-packages); modules under them count as library, not the user's own code.
     #[new]
-    fn new() -> Tracker {
+    #[pyo3(signature = (library_roots = Vec::new()))]
+    fn new(library_roots: Vec<PathBuf>) -> Tracker {
         Tracker {
-            table: ModuleTable::new(),
+            table: ModuleTable::with_library_roots(library_roots),
             ignored: AHashMap::new(),
         }
     }
@@ -91,8 +101,9 @@ impl Tracker {
         Ok(())
     }
 
-    /// The tracked modules whose content changed, in the order they were first seen.
-    /// `only` restricts the check to those names; `skip` names are never checked.
+    /// The tracked modules whose content changed, in reload order (dependencies first,
+    /// import cycles in import order). `only` restricts the check to those names;
+    /// `skip` names are never checked.
     #[pyo3(signature = (only, skip))]
     fn changed(
         &mut self,
@@ -102,18 +113,58 @@ impl Tracker {
     ) -> PyResult<Vec<Change>> {
         let skip: AHashSet<String> = skip.into_iter().collect();
         let table = &mut self.table;
-        let changes = py.detach(|| table.changes(only.as_deref(), &skip));
+        let mut changes = py.detach(|| table.changes(only.as_deref(), &skip));
+        if changes.len() > 1 {
+            let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
+            let order = self.table.reload_order(&names);
+            changes.sort_by_key(|c| order.iter().position(|n| *n == c.name));
+        }
         Ok(changes.into_iter().map(|c| to_python(py, c)).collect())
+    }
+
+    /// The module's file as it is now, to reload whether or not it changed; None if the
+    /// module is not tracked or its file cannot be read.
+    fn current(&self, py: Python<'_>, name: &str) -> Option<Change> {
+        let table = &self.table;
+        py.detach(|| table.current(name)).map(|c| to_python(py, c))
+    }
+
+    /// `names` in reload order: dependencies first, import cycles in import order.
+    fn order(&mut self, names: Vec<String>) -> Vec<String> {
+        self.table.reload_order(&names)
+    }
+
+    /// The modules that bind names from `name` at import time (`from name import x as
+    /// y`), each with its `(x, y)` pairs.
+    fn from_importers(&mut self, name: &str) -> Vec<(String, Vec<(String, String)>)> {
+        let graph = self.table.graph();
+        graph
+            .from_importers(name)
+            .into_iter()
+            .map(|(m, names)| (m.to_owned(), names.to_vec()))
+            .collect()
+    }
+
+    /// Every tracked module that imports `name` at import time, directly or through
+    /// others, nearest first.
+    fn dependents(&mut self, name: &str) -> Vec<String> {
+        self.table.graph().dependents(name)
+    }
+
+    /// Whether module `name` is installed code (standard library, site-packages).
+    fn is_library(&self, name: &str) -> bool {
+        self.table.is_library(name)
     }
 
     /// Records that the module now runs the content of `change`.
     fn commit(&mut self, change: &Change) {
-        self.table.commit(&change.name, change.stat, change.content);
+        self.table.commit(&change.inner);
     }
 
     /// Records that `change` failed to load: it is not retried until the file changes.
     fn fail(&mut self, change: &Change) {
-        self.table.fail(&change.name, change.stat, change.content);
+        let c = &change.inner;
+        self.table.fail(&c.name, c.stat, c.hash);
     }
 
     /// The source path tracked for module `name`, if any.
@@ -128,12 +179,10 @@ impl Tracker {
     }
 }
 
-fn to_python(py: Python<'_>, change: module_table::Change) -> Change {
+fn to_python(py: Python<'_>, mut change: module_table::Change) -> Change {
+    let bytes = std::mem::take(&mut change.bytes);
     Change {
-        source: PyBytes::new(py, &change.bytes).unbind(),
-        name: change.name,
-        path: change.path.to_string_lossy().into_owned(),
-        content: change.hash,
-        stat: change.stat,
+        source: PyBytes::new(py, &bytes).unbind(),
+        inner: change,
     }
 }
