@@ -193,7 +193,11 @@ impl ModuleTable {
             .for_each(|entry| {
                 if let Ok(snap) = Snapshot::read(&entry.path) {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
-                    entry.imports = scan(&snap.bytes);
+                    // Installed code is scanned once it changes, not up front: only the
+                    // user's own modules need their imports from the start.
+                    if !entry.library {
+                        entry.imports = scan(&snap.bytes);
+                    }
                 }
             });
     }

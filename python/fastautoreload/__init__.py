@@ -11,6 +11,7 @@ from .extension import load_ipython_extension, unload_ipython_extension
 from .import_tracker import ImportFromTracker
 from .magics import AutoreloadMagics
 from .reloader import ModuleReloader, superreload
+from .session import dependents, reload
 
 try:
     __version__ = version("fastautoreload")
@@ -21,7 +22,9 @@ __all__ = [
     "AutoreloadMagics",
     "ImportFromTracker",
     "ModuleReloader",
+    "dependents",
     "load_ipython_extension",
+    "reload",
     "superreload",
     "unload_ipython_extension",
 ]

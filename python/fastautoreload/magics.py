@@ -6,6 +6,7 @@ import logging
 import sys
 
 from IPython.core import magic_arguments
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from .reloader import ModuleReloader
@@ -59,6 +60,19 @@ class AutoreloadMagics(Magics):
              """,
     )
     @magic_arguments.argument(
+        "modules",
+        nargs="*",
+        help="""With 'now': reload these modules now, changed or not, with their changed
+             submodules, then the modules that bound values from them which changed
+             (your own code only, never the standard library or site-packages).""",
+    )
+    @magic_arguments.argument(
+        "--deps",
+        metavar="MODULE",
+        default=None,
+        help="Show what a change to MODULE would reload, without reloading anything",
+    )
+    @magic_arguments.argument(
         "-p",
         "--print",
         action="store_true",
@@ -106,6 +120,19 @@ class AutoreloadMagics(Magics):
         into the user namespace (only the names imported with `from m import x [as y]`
         when the module was imported that way).
 
+        %autoreload now pkg [other ...]
+        Reload `pkg` now, changed or not, with every changed submodule, then the
+        modules that bound values from them which changed. Only your own code is
+        touched, never the standard library or site-packages.
+
+        %autoreload --deps pkg.config
+        Show what a change to `pkg.config` would reload, and which modules import it.
+
+        Several modules changed at once are reloaded dependencies first. After a module
+        reloads, a module that did `from m import x` where `x` got a new value (a
+        constant, not a function or class, which keep their identity) runs again, and
+        your own `from m import x [as y]` names are rebound unless you reassigned them.
+
         --print (-p) prints the name of each module as it is reloaded; --log (-l) sends
         it to the 'autoreload' logger at INFO level; both can be given. --hide-errors
         hides reload failures. Every %autoreload call resets the flags it does not give.
@@ -117,14 +144,22 @@ class AutoreloadMagics(Magics):
         was and is retried when the file changes again.
         """
         args = magic_arguments.parse_argstring(self.autoreload, line)
+        if args.deps is not None:
+            print(describe_dependents(self._reloader, args.deps))
+            return
         mode = args.mode.lower()
         self.full_reload = args.full or mode.endswith("-")
         mode = mode.removesuffix("-") or "now"
         reloader = self._reloader
         reloader._report = _reporter(args.print, args.log)
         reloader.hide_errors = args.hide_errors
+        if args.modules and mode != "now":
+            raise UsageError("module names go with 'now': %autoreload now pkg [other ...]")
         if mode == "now":
-            reloader.check(True)
+            for name in args.modules:
+                reloader.reload_tree(name)
+            if not args.modules:
+                reloader.check(True)
             return
         if mode not in _MODES:
             raise ValueError(f'Unrecognized autoreload mode "{mode}".')
@@ -178,9 +213,11 @@ class AutoreloadMagics(Magics):
             self._reloader.check()
 
     def post_execute_hook(self):
-        """Track modules imported by the cell and, in mode 3, its ``from`` imports."""
+        """Track modules imported by the cell, and its ``from`` imports."""
         reloader = self._reloader
-        if reloader.enabled and reloader.autoload_obj and self.shell.last_execution_succeeded:
+        # Recorded in every mode: the user's `from m import x` names are refreshed when
+        # `m` reloads with a new value for `x`; mode 3 also uses them to choose what to push.
+        if reloader.enabled and self.shell.last_execution_succeeded:
             code = self._executed_code()
             if code:
                 reloader.import_from_tracker.track_cell(code)
@@ -198,6 +235,27 @@ class AutoreloadMagics(Magics):
             except Exception:  # a cell IPython itself could not transform ran no imports
                 return None
         return code
+
+
+def describe_dependents(reloader, name: str) -> str:
+    """What a change to module ``name`` would reload, as text for the user."""
+    tracker = reloader._tracker
+    tracker.sync(sys.modules)
+    if tracker.path_of(name) is None:
+        return f"{name!r} is not a tracked module (not imported, or no Python source)."
+    lines = [f"A change to {name!r} reloads {name!r}, then, when values they import change:"]
+    from_importers = tracker.from_importers(name)
+    for importer, names in from_importers:
+        bound = ", ".join(n if n == a else f"{n} as {a}" for n, a in names)
+        lines.append(f"  {importer} (from {name} import {bound})")
+    if not from_importers:
+        lines.append("  (no module binds names from it)")
+    direct = {importer for importer, _ in from_importers}
+    others = [m for m in tracker.dependents(name) if m not in direct]
+    if others:
+        lines.append("Modules that import it otherwise (they see new values through attributes):")
+        lines.append("  " + " ".join(others))
+    return "\n".join(lines)
 
 
 def _reporter(print_: bool, log: bool):

@@ -7,13 +7,16 @@ the native core; this file keeps the IPython-compatible state and wording around
 from __future__ import annotations
 
 import logging
+import os
+import site
 import sys
+import sysconfig
 import traceback
 import weakref
 from importlib import import_module
 from types import ModuleType
 
-from . import _native
+from . import _native, fresh_bindings
 from .import_tracker import ImportFromTracker
 
 logger = logging.getLogger("autoreload")
@@ -63,7 +66,7 @@ class ModuleReloader:
         self.hide_errors = False
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
-        self._tracker = _native.Tracker()
+        self._tracker = _native.Tracker(_library_roots())
         self.check(check_all=True, do_reload=False)
 
     # -- the marks used by %aimport ---------------------------------------------------
@@ -100,30 +103,103 @@ class ModuleReloader:
             return
         self._tracker.sync(sys.modules)
         names = None if (check_all or self.check_all) else list(self.modules)
-        for change in self._tracker.changed(names, list(self.skip_modules)):
-            if do_reload:
-                self._reload(change)
-            else:
+        changes = self._tracker.changed(names, list(self.skip_modules))
+        if not do_reload:
+            for change in changes:
                 self._tracker.commit(change)
+            return
+        self._reload_batch(changes)
 
-    def _reload(self, change) -> None:
+    def reload_tree(self, name: str, deep: bool = True) -> list[str]:
+        """Reload module ``name`` now (changed or not); with ``deep``, also its changed
+        submodules. Modules that bound changed values from them follow. Returns the
+        names reloaded, in order."""
+        module = sys.modules.get(name)
+        if module is None:
+            raise ImportError(f"module {name!r} is not imported")
+        self._tracker.sync(sys.modules)
+        forced = self._tracker.current(name)
+        if forced is None:
+            raise ImportError(f"cannot reload {name!r}: it has no Python source file")
+        batch = [forced]
+        if deep:
+            library_ok = self._tracker.is_library(name)
+            subs = [
+                sub
+                for sub in list(sys.modules)
+                if sub.startswith(name + ".") and (library_ok or not self._tracker.is_library(sub))
+            ]
+            batch += self._tracker.changed(subs, list(self.skip_modules)) if subs else []
+        order = self._tracker.order([c.name for c in batch])
+        by_name = {c.name: c for c in batch}
+        return self._reload_batch([by_name[n] for n in order])
+
+    def _reload_batch(self, changes) -> list[str]:
+        """Reloads ``changes`` (already in dependency order) and then the modules that
+        bound values from them which changed; returns the names reloaded."""
+        pending = {change.name: change for change in changes}
+        order = [change.name for change in changes]
+        reasons: dict[str, str] = {}
+        done: list[str] = []
+        while order:
+            name = order.pop(0)
+            change = pending.pop(name)
+            result = self._reload(change, reasons.get(name))
+            done.append(name)
+            if result is None:
+                continue
+            followers = [
+                importer
+                for importer in self._refresh_bindings(name, result)
+                if importer not in pending and importer not in done
+            ]
+            for importer in followers:
+                current = self._tracker.current(importer)
+                if current is not None:
+                    pending[importer] = current
+                    reasons[importer] = name
+            if followers:
+                order = self._tracker.order(order + [f for f in followers if f in pending])
+        return done
+
+    def _refresh_bindings(self, modname: str, result) -> list[str]:
+        """After ``modname`` reloaded: rebinds the user's stale ``from`` imports and
+        returns the modules that must run again because they hold stale values."""
+        changed = fresh_bindings.changed_values(result)
+        if not changed:
+            return []
+        module = sys.modules[modname]
+        if self.shell is not None:
+            fresh_bindings.refresh_user_namespace(
+                self.shell.user_ns, self.import_from_tracker, module, changed
+            )
+        return fresh_bindings.stale_importers(self._tracker, modname, changed, self.skip_modules)
+
+    def _reload(self, change, because_of: str | None = None):
+        """Reloads one module; returns the native result, or None if it failed."""
         module = sys.modules.get(change.name)
         if module is None:
-            return
-        self._report(f"Reloading '{change.name}'.")
+            return None
+        if because_of is None:
+            self._report(f"Reloading '{change.name}'.")
+        else:
+            self._report(
+                f"Reloading '{change.name}' (it imports changed values from '{because_of}')."
+            )
         try:
             result = _native.reload_module(module, change.source, change.path)
         except Exception:
             self._tracker.fail(change)
             self.failed[change.path] = change.hash
             self._report_failure(change.name, change.path)
-            return
+            return None
         self._tracker.commit(change)
         self.failed.pop(change.path, None)
         for warning in result.warnings:
             print(f"[autoreload of {change.name}: {warning}]", file=sys.stderr)
         if self.autoload_obj and self.shell is not None:
             self._push_to_user_ns(module, result.rebound)
+        return result
 
     def _report_failure(self, modname: str, path: str) -> None:
         if self.hide_errors:
@@ -158,6 +234,14 @@ class ModuleReloader:
                 targets = [name]
             for target in targets:
                 user_ns[target] = value
+
+
+def _library_roots() -> list[str]:
+    """Where installed code lives: the standard library and site-packages directories."""
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    return sorted(roots | {os.path.realpath(root) for root in roots})
 
 
 def _format_reload_error() -> str:

@@ -24,6 +24,9 @@ pub struct ReloadResult {
     /// Names whose value is new or different after the reload (not a patched object).
     #[pyo3(get)]
     rebound: Vec<String>,
+    /// For the rebound names that existed before: their value before the reload.
+    #[pyo3(get)]
+    previous: Py<PyDict>,
     /// Objects that were patched in place.
     #[pyo3(get)]
     patched: usize,
@@ -64,7 +67,14 @@ pub fn reload_module(
     };
     let name: String = module.name()?.extract()?;
     let outcome = patch::adopt_namespace(py, &name, &before, &namespace, young)?;
+    let previous = PyDict::new(py);
+    for name in &outcome.rebound {
+        if let Some(value) = before.get_item(name)? {
+            previous.set_item(name, value)?;
+        }
+    }
     Ok(ReloadResult {
+        previous: previous.unbind(),
         rebound: outcome.rebound,
         patched: outcome.patched,
         warnings: outcome.warnings,
