@@ -72,7 +72,7 @@ impl ImportGraph {
     }
 
     /// The modules that bind names `from` `module`, with those `(name, bound_as)` pairs.
-    pub fn from_importers(&self, module: &str) -> Vec<(&str, &[(String, String)])> {
+    pub fn binders_of(&self, module: &str) -> Vec<(&str, &[(String, String)])> {
         let Some(importers) = self.importers.get(module) else {
             return Vec::new();
         };
@@ -273,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn from_importers_list_the_bound_names() {
+    fn binders_of_list_the_bound_names() {
         let g = graph(&[
             ("config", "", "BATCH = 1\n"),
             (
@@ -283,7 +283,7 @@ mod tests {
             ),
             ("lazy", "", "def f():\n    from config import BATCH\n"),
         ]);
-        let importers = g.from_importers("config");
+        let importers = g.binders_of("config");
         assert_eq!(importers.len(), 1);
         assert_eq!(importers[0].0, "train");
         assert_eq!(
@@ -308,7 +308,7 @@ mod tests {
             .map(|e| e.imported.as_str())
             .collect();
         assert_eq!(targets, ["pkg.sub", "pkg"]);
-        assert!(g.from_importers("pkg.sub").is_empty());
+        assert!(g.binders_of("pkg.sub").is_empty());
     }
 
     #[test]
@@ -321,7 +321,7 @@ mod tests {
             ),
             ("pkg.b", "pkg", "X = 1\n"),
         ]);
-        assert_eq!(g.from_importers("pkg.b")[0].0, "pkg.a");
+        assert_eq!(g.binders_of("pkg.b")[0].0, "pkg.a");
     }
 
     #[test]

@@ -21,7 +21,8 @@ class Change:
 class Tracker:
     """Follows the modules of ``sys.modules`` and tells which ones changed on disk."""
 
-    def __init__(self) -> None: ...
+    def __init__(self, library_roots: Sequence[str] = ...) -> None:
+        """``library_roots``: directories of installed code (stdlib, site-packages)."""
     def sync(self, modules: Mapping[str, Any]) -> None:
         """Add new modules (reading their baseline content), drop gone ones."""
     def changed(self, only: Sequence[str] | None, skip: Sequence[str]) -> list[Change]:
@@ -30,6 +31,16 @@ class Tracker:
         """The module now runs ``change``'s content."""
     def fail(self, change: Change) -> None:
         """``change`` failed to load; not retried until the content changes again."""
+    def current(self, name: str) -> Change | None:
+        """The module's file as it is now, to reload whether or not it changed."""
+    def order(self, names: Sequence[str]) -> list[str]:
+        """``names`` in reload order: dependencies first, import cycles in import order."""
+    def binders_of(self, name: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Modules binding names from ``name`` at import time, with (name, bound_as) pairs."""
+    def dependents(self, name: str) -> list[str]:
+        """Modules importing ``name`` at import time, directly or not, nearest first."""
+    def is_library(self, name: str) -> bool:
+        """Whether the module is installed code (standard library, site-packages)."""
     def path_of(self, name: str) -> str | None: ...
     def __len__(self) -> int: ...
 
@@ -37,6 +48,9 @@ class ReloadResult:
     @property
     def rebound(self) -> list[str]:
         """Names whose value is new or different (not a patched old object)."""
+    @property
+    def previous(self) -> dict[str, Any]:
+        """For the rebound names that existed before: their value before the reload."""
     @property
     def patched(self) -> int:
         """How many functions and classes were patched in place."""

@@ -25,7 +25,7 @@ def stale_importers(tracker, modname: str, changed: dict[str, object], skip) -> 
     Installed code (standard library, site-packages) and skipped modules are left alone.
     """
     stale = []
-    for importer, names in tracker.from_importers(modname):
+    for importer, names in tracker.binders_of(modname):
         if importer in skip or tracker.is_library(importer):
             continue
         module = sys.modules.get(importer)

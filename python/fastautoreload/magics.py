@@ -244,13 +244,13 @@ def describe_dependents(reloader, name: str) -> str:
     if tracker.path_of(name) is None:
         return f"{name!r} is not a tracked module (not imported, or no Python source)."
     lines = [f"A change to {name!r} reloads {name!r}, then, when values they import change:"]
-    from_importers = tracker.from_importers(name)
-    for importer, names in from_importers:
+    binders = tracker.binders_of(name)
+    for importer, names in binders:
         bound = ", ".join(n if n == a else f"{n} as {a}" for n, a in names)
         lines.append(f"  {importer} (from {name} import {bound})")
-    if not from_importers:
+    if not binders:
         lines.append("  (no module binds names from it)")
-    direct = {importer for importer, _ in from_importers}
+    direct = {importer for importer, _ in binders}
     others = [m for m in tracker.dependents(name) if m not in direct]
     if others:
         lines.append("Modules that import it otherwise (they see new values through attributes):")

@@ -136,10 +136,10 @@ impl Tracker {
 
     /// The modules that bind names from `name` at import time (`from name import x as
     /// y`), each with its `(x, y)` pairs.
-    fn from_importers(&mut self, name: &str) -> Vec<(String, Vec<(String, String)>)> {
+    fn binders_of(&mut self, name: &str) -> Vec<(String, Vec<(String, String)>)> {
         let graph = self.table.graph();
         graph
-            .from_importers(name)
+            .binders_of(name)
             .into_iter()
             .map(|(m, names)| (m.to_owned(), names.to_vec()))
             .collect()
