@@ -470,6 +470,49 @@ mod tests {
     }
 
     #[test]
+    fn library_modules_are_marked_and_not_scanned_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("site-packages");
+        fs::create_dir(&lib).unwrap();
+        fs::write(lib.join("installed.py"), "import json\n").unwrap();
+        fs::write(dir.path().join("mine.py"), "import installed\n").unwrap();
+        let mut table = ModuleTable::with_library_roots(vec![lib.clone()]);
+        table.track("installed", lib.join("installed.py"), 1);
+        table.track("mine", dir.path().join("mine.py"), 2);
+        table.read_baselines();
+        assert!(table.is_library("installed"));
+        assert!(!table.is_library("mine"));
+        assert!(table.graph().imports_of("installed").is_empty());
+        assert_eq!(table.graph().imports_of("mine")[0].imported, "installed");
+    }
+
+    #[test]
+    fn changes_come_in_dependency_order_and_carry_their_imports() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(
+            dir.path(),
+            &[("app", "from lib import V\n"), ("lib", "V = 1\n")],
+        );
+        fs::write(dir.path().join("app.py"), "from lib import V\nW = V\n").unwrap();
+        fs::write(dir.path().join("lib.py"), "V = 2\nimport json\n").unwrap();
+        let changes = table.changes(None, &AHashSet::new());
+        let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
+        assert_eq!(table.reload_order(&names), ["lib", "app"]);
+        let lib = changes.iter().find(|c| c.name == "lib").unwrap();
+        assert_eq!(lib.imports[0].module, "json");
+        commit(&mut table, lib);
+        assert_eq!(table.graph().dependents("json"), ["lib", "app"]);
+    }
+
+    #[test]
+    fn current_reads_the_file_whether_or_not_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        assert_eq!(table.current("a").unwrap().bytes, b"x = 1\n");
+        assert!(table.current("missing").is_none());
+    }
+
+    #[test]
     fn replaced_module_object_starts_over_and_gone_ones_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
