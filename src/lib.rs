@@ -4,11 +4,13 @@
 //! PyO3 and are tested with `cargo test`; `bindings` is the PyO3 layer that drives them
 //! from Python and does the object work (re-execution, patching) through the C API.
 
+pub mod detector;
 pub mod fingerprint;
 pub mod import_graph;
 pub mod imports;
 pub mod module_table;
 pub mod source_path;
+pub mod watcher;
 
 #[cfg(feature = "python")]
 mod bindings;

@@ -66,6 +66,7 @@ pub fn reload_module(
         }
     };
     let name: String = module.name()?.extract()?;
+    keep_submodules(py, &name, &before, &namespace)?;
     let outcome = patch::adopt_namespace(py, &name, &before, &namespace, young)?;
     let previous = PyDict::new(py);
     for name in &outcome.rebound {
@@ -95,6 +96,27 @@ fn execute(py: Python<'_>, code: &Bound<'_, PyAny>, namespace: &Bound<'_, PyDict
     py.import("builtins")?
         .getattr("exec")?
         .call1((code, namespace))?;
+    Ok(())
+}
+
+/// A package's submodules are attributes the import system set, not its code: they
+/// stay, as they do with `importlib.reload`.
+fn keep_submodules(
+    py: Python<'_>,
+    package: &str,
+    before: &Bound<'_, PyDict>,
+    namespace: &Bound<'_, PyDict>,
+) -> PyResult<()> {
+    let modules = py.import("sys")?.getattr("modules")?;
+    for (key, value) in before.iter() {
+        if namespace.contains(&key)? || !value.is_instance_of::<PyModule>() {
+            continue;
+        }
+        let full = format!("{package}.{key}");
+        if modules.get_item(&full).is_ok_and(|m| m.is(&value)) {
+            namespace.set_item(key, value)?;
+        }
+    }
     Ok(())
 }
 
