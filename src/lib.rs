@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod import_graph;
 pub mod imports;
 pub mod module_table;
+pub mod path_index;
 pub mod source_path;
 pub mod watcher;
 

@@ -11,9 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;
 
+use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use crate::imports::{scan, Import};
+use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
 /// second write within the filesystem's timestamp granularity can leave mtime, size and
@@ -101,6 +103,8 @@ pub struct ModuleTable {
     library_roots: Vec<PathBuf>,
     /// The import graph, rebuilt when modules or their imports changed.
     graph: Option<ImportGraph>,
+    /// Modules by path, rebuilt when modules come or go.
+    paths: Option<PathIndex>,
 }
 
 impl ModuleTable {
@@ -161,6 +165,7 @@ impl ModuleTable {
             library,
         };
         self.graph = None;
+        self.paths = None;
         match self.index.get(name) {
             Some(&i) => self.entries[i] = entry,
             None => {
@@ -176,6 +181,7 @@ impl ModuleTable {
         self.entries.retain(|e| keep(&e.name));
         if self.entries.len() != before {
             self.graph = None;
+            self.paths = None;
             self.index = self
                 .entries
                 .iter()
@@ -205,9 +211,15 @@ impl ModuleTable {
     /// The modules whose content changed, in table order.
     ///
     /// `only` restricts the check to these names (mode 1); `skip` names are never
-    /// checked. Files are stat'ed in parallel and read only when their stat moved.
+    /// checked; `candidates` says which files may have changed (all, when polling).
+    /// Files are stat'ed in parallel and read only when their stat moved.
     /// A module seen for the first time records its baseline and is not reported.
-    pub fn changes(&mut self, only: Option<&[String]>, skip: &AHashSet<String>) -> Vec<Change> {
+    pub fn changes(
+        &mut self,
+        only: Option<&[String]>,
+        skip: &AHashSet<String>,
+        candidates: &Candidates,
+    ) -> Vec<Change> {
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
             !skip.contains(&e.name)
@@ -215,10 +227,14 @@ impl ModuleTable {
                     .as_ref()
                     .is_none_or(|s| s.contains(e.name.as_str()))
         };
-        let reads: Vec<(usize, Snapshot, Option<Vec<Import>>)> = self
-            .entries
+        let entries = &self.entries;
+        let paths = self
+            .paths
+            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
+        let selected = paths.select(candidates, entries.len());
+        let reads: Vec<(usize, Snapshot, Option<Vec<Import>>)> = selected
             .par_iter()
-            .enumerate()
+            .map(|&i| (i, &entries[i]))
             .filter(|(_, e)| wanted(e))
             .filter_map(|(i, e)| {
                 let snap = read_if_moved(e)?;
@@ -362,7 +378,9 @@ mod tests {
     fn unchanged_files_give_no_changes() {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
     }
 
     #[test]
@@ -370,7 +388,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
         fs::write(dir.path().join("b.py"), "y = 22\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         assert_eq!(names(&changes), ["b"]);
         assert_eq!(changes[0].bytes, b"y = 22\n");
     }
@@ -380,10 +398,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         commit(&mut table, &changes[0]);
         fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
-        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+        assert_eq!(
+            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
+            ["a"]
+        );
     }
 
     #[test]
@@ -397,7 +418,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
     }
 
     #[test]
@@ -405,9 +428,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         commit(&mut table, &changes[0]);
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
     }
 
     #[test]
@@ -415,12 +440,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         let c = &changes[0];
         table.fail(&c.name, c.stat, c.hash);
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
         fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
-        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+        assert_eq!(
+            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
+            ["a"]
+        );
     }
 
     #[test]
@@ -428,11 +458,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         let c = &changes[0];
         table.fail(&c.name, c.stat, c.hash);
         fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
     }
 
     #[test]
@@ -442,9 +474,12 @@ mod tests {
         fs::write(dir.path().join("a.py"), "x = 11\n").unwrap();
         fs::write(dir.path().join("b.py"), "y = 11\n").unwrap();
         let only = vec!["b".to_owned()];
-        assert_eq!(names(&table.changes(Some(&only), &AHashSet::new())), ["b"]);
+        assert_eq!(
+            names(&table.changes(Some(&only), &AHashSet::new(), &Candidates::All)),
+            ["b"]
+        );
         let skip: AHashSet<String> = ["a".to_owned()].into_iter().collect();
-        assert_eq!(names(&table.changes(None, &skip)), ["b"]);
+        assert_eq!(names(&table.changes(None, &skip, &Candidates::All)), ["b"]);
     }
 
     #[test]
@@ -452,9 +487,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::remove_file(dir.path().join("a.py")).unwrap();
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
         fs::write(dir.path().join("a.py"), "x = 5\n").unwrap();
-        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+        assert_eq!(
+            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
+            ["a"]
+        );
     }
 
     #[test]
@@ -464,9 +504,14 @@ mod tests {
         table.track("late", dir.path().join("late.py"), 7);
         table.read_baselines();
         fs::write(dir.path().join("late.py"), "x = 1\n").unwrap();
-        assert!(table.changes(None, &AHashSet::new()).is_empty());
+        assert!(table
+            .changes(None, &AHashSet::new(), &Candidates::All)
+            .is_empty());
         fs::write(dir.path().join("late.py"), "x = 2\n").unwrap();
-        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["late"]);
+        assert_eq!(
+            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
+            ["late"]
+        );
     }
 
     #[test]
@@ -495,7 +540,7 @@ mod tests {
         );
         fs::write(dir.path().join("app.py"), "from lib import V\nW = V\n").unwrap();
         fs::write(dir.path().join("lib.py"), "V = 2\nimport json\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new());
+        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         assert_eq!(table.reload_order(&names), ["lib", "app"]);
         let lib = changes.iter().find(|c| c.name == "lib").unwrap();

@@ -15,7 +15,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use ahash::AHashSet;
@@ -24,15 +24,33 @@ use notify::{Event, RecursiveMode, Watcher as _};
 /// How long `drain` waits for its sentinel before declaring the watcher broken.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// What the watcher thread shares with the cell hook.
+/// The process's one watcher thread, shared by every `Watcher` (each reloader has one;
+/// OS limits on watcher instances are low, 128 by default on Linux).
+static HUB: OnceLock<Result<Hub, String>> = OnceLock::new();
+
+struct Hub {
+    inner: Mutex<notify::RecommendedWatcher>,
+    shared: Arc<HubShared>,
+    sentinel_dir: PathBuf,
+    next_barrier: AtomicU64,
+    watched: Mutex<AHashSet<PathBuf>>,
+}
+
+/// What the watcher thread shares with the subscribers.
 #[derive(Default)]
-struct Shared {
+struct HubShared {
+    inboxes: Mutex<Vec<Weak<Inbox>>>,
+    /// The highest sentinel number reported, with a condvar to wait on it.
+    barrier: Mutex<u64>,
+    arrived: Condvar,
+}
+
+/// One subscriber's view: the paths that saw activity since its last drain.
+#[derive(Default)]
+struct Inbox {
     dirty: Mutex<AHashSet<PathBuf>>,
     /// Events were lost (queue overflow, watcher error): everything must be checked.
     rescan: AtomicBool,
-    /// The last sentinel number the watcher reported, with a condvar to wait on it.
-    barrier: Mutex<u64>,
-    arrived: Condvar,
 }
 
 /// What `drain` found.
@@ -52,18 +70,57 @@ pub enum WatchError {
     Other(String),
 }
 
+/// A subscription to the process's watcher.
 pub struct Watcher {
-    inner: notify::RecommendedWatcher,
-    shared: Arc<Shared>,
-    sentinel_dir: PathBuf,
-    next_barrier: AtomicU64,
+    hub: &'static Hub,
+    inbox: Arc<Inbox>,
+    /// The directories this subscriber asked for.
     watched: AHashSet<PathBuf>,
 }
 
 impl Watcher {
-    /// Starts the watcher thread and its sentinel directory.
+    /// Subscribes to the watcher thread, starting it on first use.
     pub fn start() -> Result<Watcher, String> {
-        let shared = Arc::new(Shared::default());
+        let hub = HUB.get_or_init(Hub::start).as_ref().map_err(Clone::clone)?;
+        let inbox = Arc::new(Inbox::default());
+        if let Ok(mut inboxes) = hub.shared.inboxes.lock() {
+            inboxes.retain(|weak| weak.strong_count() > 0);
+            inboxes.push(Arc::downgrade(&inbox));
+        }
+        Ok(Watcher {
+            hub,
+            inbox,
+            watched: AHashSet::new(),
+        })
+    }
+
+    /// Watches `dir` (not its subdirectories). Watching a directory twice is a no-op.
+    pub fn watch_dir(&mut self, dir: &Path) -> Result<(), WatchError> {
+        if self.watched.contains(dir) {
+            return Ok(());
+        }
+        self.hub.watch_dir(dir)?;
+        self.watched.insert(dir.to_path_buf());
+        Ok(())
+    }
+
+    pub fn watched_dirs(&self) -> usize {
+        self.watched.len()
+    }
+
+    /// The paths that saw activity since the last drain, complete up to this call.
+    /// Returns None when the watcher did not deliver its sentinel in time (broken).
+    pub fn drain(&self) -> Option<Drained> {
+        self.hub.barrier()?;
+        let paths = std::mem::take(&mut *self.inbox.dirty.lock().ok()?);
+        let rescan = self.inbox.rescan.swap(false, Ordering::AcqRel);
+        Some(Drained { paths, rescan })
+    }
+}
+
+impl Hub {
+    fn start() -> Result<Hub, String> {
+        let shared = Arc::new(HubShared::default());
         let sentinel_dir =
             unique_temp_dir().map_err(|e| format!("cannot create a sentinel directory: {e}"))?;
         let handler_shared = Arc::clone(&shared);
@@ -72,27 +129,33 @@ impl Watcher {
             record(&handler_shared, &handler_sentinel, event);
         })
         .map_err(|e| e.to_string())?;
-        let mut watcher = Watcher {
-            inner,
+        let hub = Hub {
+            inner: Mutex::new(inner),
             shared,
             sentinel_dir: sentinel_dir.clone(),
             next_barrier: AtomicU64::new(1),
-            watched: AHashSet::new(),
+            watched: Mutex::new(AHashSet::new()),
         };
-        watcher
-            .watch_dir(&sentinel_dir)
+        hub.watch_dir(&sentinel_dir)
             .map_err(|e| format!("cannot watch {}: {e:?}", sentinel_dir.display()))?;
-        Ok(watcher)
+        Ok(hub)
     }
 
-    /// Watches `dir` (not its subdirectories). Watching a directory twice is a no-op.
-    pub fn watch_dir(&mut self, dir: &Path) -> Result<(), WatchError> {
-        if self.watched.contains(dir) {
+    fn watch_dir(&self, dir: &Path) -> Result<(), WatchError> {
+        let mut watched = self
+            .watched
+            .lock()
+            .map_err(|e| WatchError::Other(e.to_string()))?;
+        if watched.contains(dir) {
             return Ok(());
         }
-        match self.inner.watch(dir, RecursiveMode::NonRecursive) {
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|e| WatchError::Other(e.to_string()))?;
+        match inner.watch(dir, RecursiveMode::NonRecursive) {
             Ok(()) => {
-                self.watched.insert(dir.to_path_buf());
+                watched.insert(dir.to_path_buf());
                 Ok(())
             }
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => Err(WatchError::Limit),
@@ -100,63 +163,60 @@ impl Watcher {
         }
     }
 
-    pub fn watched_dirs(&self) -> usize {
-        self.watched.len().saturating_sub(1)
-    }
-
-    /// The paths that saw activity since the last drain, complete up to this call.
-    /// Returns None when the watcher did not deliver its sentinel in time (broken).
-    pub fn drain(&self) -> Option<Drained> {
-        // Each barrier is a new file named by its number: the event names it, so a late
-        // event of an earlier barrier can never pass for this one.
+    /// Returns once every event that happened before the call has been recorded.
+    ///
+    /// Each barrier is a new file named by its number: the event names it, so a late
+    /// event of an earlier barrier can never pass for this one.
+    fn barrier(&self) -> Option<()> {
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
         let sentinel = self.sentinel_dir.join(number.to_string());
         fs::write(&sentinel, b"").ok()?;
-        let _ = fs::remove_file(self.sentinel_dir.join((number - 1).to_string()));
         let guard = self.shared.barrier.lock().ok()?;
-        let (guard, timeout) = self
+        let (guard, _) = self
             .shared
             .arrived
             .wait_timeout_while(guard, BARRIER_TIMEOUT, |seen| *seen < number)
             .ok()?;
-        if timeout.timed_out() && *guard < number {
-            return None;
-        }
+        let arrived = *guard >= number;
         drop(guard);
-        let paths = std::mem::take(&mut *self.shared.dirty.lock().ok()?);
-        let rescan = self.shared.rescan.swap(false, Ordering::AcqRel);
-        Some(Drained { paths, rescan })
+        let _ = fs::remove_file(&sentinel);
+        arrived.then_some(())
     }
 }
 
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.sentinel_dir);
-    }
-}
-
-/// The watcher thread's handler: record paths, note lost events, release barriers.
-fn record(shared: &Shared, sentinel_dir: &Path, event: notify::Result<Event>) {
+/// The watcher thread's handler: record paths in every inbox, note lost events,
+/// release barriers.
+fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>) {
+    let Ok(inboxes) = shared.inboxes.lock() else {
+        return;
+    };
+    let inboxes: Vec<Arc<Inbox>> = inboxes.iter().filter_map(Weak::upgrade).collect();
     let event = match event {
         Ok(event) => event,
         Err(_) => {
-            shared.rescan.store(true, Ordering::Release);
+            inboxes
+                .iter()
+                .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
             return;
         }
     };
     if event.need_rescan() {
-        shared.rescan.store(true, Ordering::Release);
+        inboxes
+            .iter()
+            .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
     }
     let mut barrier = None;
-    if let Ok(mut dirty) = shared.dirty.lock() {
-        for path in event.paths {
-            if path.parent() == Some(sentinel_dir) {
-                let number = path
-                    .file_name()
-                    .and_then(|n| n.to_str()?.parse::<u64>().ok());
-                barrier = barrier.max(number);
-            } else {
-                dirty.insert(path);
+    for path in event.paths {
+        if path.parent() == Some(sentinel_dir) {
+            let number = path
+                .file_name()
+                .and_then(|n| n.to_str()?.parse::<u64>().ok());
+            barrier = barrier.max(number);
+            continue;
+        }
+        for inbox in &inboxes {
+            if let Ok(mut dirty) = inbox.dirty.lock() {
+                dirty.insert(path.clone());
             }
         }
     }
@@ -169,9 +229,7 @@ fn record(shared: &Shared, sentinel_dir: &Path, event: notify::Result<Event>) {
 }
 
 fn unique_temp_dir() -> io::Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("fastautoreload-{}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("fastautoreload-{}", std::process::id()));
     fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -215,7 +273,12 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         let watcher = started(watched.path());
         fs::write(other.path().join("m.py"), "x = 1\n").unwrap();
-        assert!(watcher.drain().unwrap().paths.is_empty());
+        assert!(!watcher
+            .drain()
+            .unwrap()
+            .paths
+            .iter()
+            .any(|p| p.starts_with(other.path())));
         assert_eq!(watcher.watched_dirs(), 1);
     }
 
@@ -235,7 +298,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut watcher = started(dir.path());
         assert!(watcher.watch_dir(&dir.path().join("missing")).is_err());
-        fs::write(dir.path().join("m.py"), "x = 1\n").unwrap();
-        assert_eq!(watcher.drain().unwrap().paths.len(), 1);
+        let path = dir.path().join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        assert!(watcher.drain().unwrap().paths.contains(&path));
+    }
+
+    #[test]
+    fn every_subscriber_gets_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = started(dir.path());
+        let second = started(dir.path());
+        let path = dir.path().join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        assert!(first.drain().unwrap().paths.contains(&path));
+        assert!(second.drain().unwrap().paths.contains(&path));
     }
 }

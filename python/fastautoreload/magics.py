@@ -67,6 +67,12 @@ class AutoreloadMagics(Magics):
              (your own code only, never the standard library or site-packages).""",
     )
     @magic_arguments.argument(
+        "--stats",
+        action="store_true",
+        default=False,
+        help="Show what is tracked, how changes are detected, and what checks cost",
+    )
+    @magic_arguments.argument(
         "--deps",
         metavar="MODULE",
         default=None,
@@ -125,6 +131,10 @@ class AutoreloadMagics(Magics):
         modules that bound values from them which changed. Only your own code is
         touched, never the standard library or site-packages.
 
+        %autoreload --stats
+        Show the modules tracked, how changes are detected (file events, or polling and
+        why), the directories watched, the cost of the last check and of recent reloads.
+
         %autoreload --deps pkg.config
         Show what a change to `pkg.config` would reload, and which modules import it.
 
@@ -146,6 +156,9 @@ class AutoreloadMagics(Magics):
         args = magic_arguments.parse_argstring(self.autoreload, line)
         if args.deps is not None:
             print(describe_dependents(self._reloader, args.deps))
+            return
+        if args.stats:
+            print(describe_stats(self._reloader))
             return
         mode = args.mode.lower()
         self.full_reload = args.full or mode.endswith("-")
@@ -258,6 +271,23 @@ def describe_dependents(reloader, name: str) -> str:
     return "\n".join(lines)
 
 
+def describe_stats(reloader) -> str:
+    """``%autoreload --stats`` as text."""
+    stats = reloader.stats()
+    recent = ", ".join(f"{ms:.2f}" for ms in stats["reload_ms"]) or "none"
+    return "\n".join(
+        [
+            f"modules tracked:      {stats['modules_tracked']} "
+            f"(+{stats['modules_without_source']} without Python source)",
+            f"detection:            {stats['detection']}",
+            f"directories watched:  {stats['directories_watched']}, "
+            f"polled: {stats['directories_polled']}",
+            f"last check:           {stats['last_check_us']} us",
+            f"reloads done:         {stats['reloads_done']} (last ms: {recent})",
+        ]
+    )
+
+
 def _reporter(print_: bool, log: bool):
     log_info = logging.getLogger("autoreload").info
     sinks = [sink for sink, on in ((print, print_), (log_info, log)) if on]
@@ -266,4 +296,5 @@ def _reporter(print_: bool, log: bool):
         for sink in sinks:
             sink(msg)
 
+    report.active = bool(sinks)
     return report

@@ -11,6 +11,7 @@ import os
 import site
 import sys
 import sysconfig
+import time
 import traceback
 import weakref
 from importlib import import_module
@@ -41,6 +42,9 @@ def _quiet(msg: str) -> None:
     pass
 
 
+_quiet.active = False  # nobody asked to see activity: keep detection notes for later
+
+
 class ModuleReloader:
     """Reloads changed modules; the counterpart of IPython's ``ModuleReloader``."""
 
@@ -66,7 +70,9 @@ class ModuleReloader:
         self.hide_errors = False
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
-        self._tracker = _native.Tracker(_library_roots())
+        self._tracker = _native.Tracker(_library_roots(), poll=_polling_forced())
+        self.reload_times: list[tuple[str, float]] = []
+        """(module, milliseconds) for every reload done, for ``%autoreload --stats``."""
         self.check(check_all=True, do_reload=False)
 
     # -- the marks used by %aimport ---------------------------------------------------
@@ -104,6 +110,7 @@ class ModuleReloader:
         self._tracker.sync(sys.modules)
         names = None if (check_all or self.check_all) else list(self.modules)
         changes = self._tracker.changed(names, list(self.skip_modules))
+        self._report_notes()
         if not do_reload:
             for change in changes:
                 self._tracker.commit(change)
@@ -186,6 +193,7 @@ class ModuleReloader:
             self._report(
                 f"Reloading '{change.name}' (it imports changed values from '{because_of}')."
             )
+        start = time.perf_counter()
         try:
             result = _native.reload_module(module, change.source, change.path)
         except Exception:
@@ -193,6 +201,7 @@ class ModuleReloader:
             self.failed[change.path] = change.hash
             self._report_failure(change.name, change.path)
             return None
+        self.reload_times.append((change.name, (time.perf_counter() - start) * 1e3))
         self._tracker.commit(change)
         self.failed.pop(change.path, None)
         for warning in result.warnings:
@@ -200,6 +209,20 @@ class ModuleReloader:
         if self.autoload_obj and self.shell is not None:
             self._push_to_user_ns(module, result.rebound)
         return result
+
+    def _report_notes(self) -> None:
+        """How changes are detected, when that changes (a fallback to polling), said once
+        to a user who asked to see activity (``-p``/``-l``)."""
+        if getattr(self._report, "active", True):
+            for note in self._tracker.take_notes():
+                self._report(f"fastautoreload: {note}.")
+
+    def stats(self) -> dict:
+        """What the reloader tracks and what its checks and reloads cost."""
+        stats = dict(self._tracker.stats())
+        stats["reloads_done"] = len(self.reload_times)
+        stats["reload_ms"] = [round(ms, 3) for _, ms in self.reload_times[-10:]]
+        return stats
 
     def _report_failure(self, modname: str, path: str) -> None:
         if self.hide_errors:
@@ -234,6 +257,11 @@ class ModuleReloader:
                 targets = [name]
             for target in targets:
                 user_ns[target] = value
+
+
+def _polling_forced() -> bool:
+    """``FASTAUTORELOAD_POLL=1`` asks for polling instead of file events."""
+    return os.environ.get("FASTAUTORELOAD_POLL", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _library_roots() -> list[str]:

@@ -5,6 +5,7 @@
 //! new ones; `heap` moves instances between class versions in one pass.
 
 mod heap;
+mod modules_snapshot;
 mod patch;
 mod reexec;
 mod tracker;

@@ -1,22 +1,30 @@
-//! `Tracker`: the module table as Python sees it, fed from `sys.modules`.
+//! `Tracker`: the module table as Python sees it, fed from `sys.modules` and told by the
+//! detector which files may have changed.
+
+use std::path::PathBuf;
+use std::time::Instant;
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use std::path::PathBuf;
-
+use crate::detector::{Detector, Mode};
 use crate::module_table::{self, ModuleTable};
 
 use super::module_source;
+use super::modules_snapshot::ModulesSnapshot;
 
 /// Follows the modules of `sys.modules` and tells which ones changed on disk.
 #[pyclass(module = "fastautoreload._native")]
 pub struct Tracker {
     table: ModuleTable,
+    detector: Detector,
     /// Modules with no source to reload (C extensions, builtins, namespace packages),
     /// by object identity, so they are looked at once rather than every cell.
     ignored: AHashMap<String, usize>,
+    snapshot: ModulesSnapshot,
+    /// How long the last `changed` call took, in microseconds.
+    last_check_us: u128,
 }
 
 /// One module to reload: its name, source path, and the exact bytes that were hashed.
@@ -55,33 +63,38 @@ impl Change {
 impl Tracker {
     /// `library_roots`: directories of installed code (the standard library,
     /// site-packages); modules under them count as library, not the user's own code.
+    /// `poll`: detect changes by polling only, never by file events.
     #[new]
-    #[pyo3(signature = (library_roots = Vec::new()))]
-    fn new(library_roots: Vec<PathBuf>) -> Tracker {
+    #[pyo3(signature = (library_roots = Vec::new(), poll = false))]
+    fn new(py: Python<'_>, library_roots: Vec<PathBuf>, poll: bool) -> Tracker {
         Tracker {
             table: ModuleTable::with_library_roots(library_roots),
+            detector: py.detach(|| Detector::new(poll)),
             ignored: AHashMap::new(),
+            snapshot: ModulesSnapshot::default(),
+            last_check_us: 0,
         }
     }
 
     /// Brings the table in line with `modules` (normally `sys.modules`): new modules are
-    /// added and their current content read as their baseline, gone ones dropped.
+    /// watched and their current content read as their baseline, gone ones dropped.
+    /// When `modules` holds what it held last time, this is a walk of pointer checks.
     fn sync(&mut self, py: Python<'_>, modules: &Bound<'_, PyDict>) -> PyResult<()> {
-        let mut added = false;
-        for (name, module) in modules
-            .items()
-            .iter()
-            .filter_map(|item| item.extract().ok())
-        {
-            let (name, module): (String, Bound<PyAny>) = (name, module);
+        if self.snapshot.unchanged(modules) {
+            return Ok(());
+        }
+        for (name, module) in modules.iter() {
+            let Ok(name) = name.extract::<String>() else {
+                continue;
+            };
             let id = module.as_ptr() as usize;
             if self.table.knows(&name, id) || self.ignored.get(&name) == Some(&id) {
                 continue;
             }
-            added = true;
             match module_source(&module) {
                 Some(path) => {
                     self.ignored.remove(&name);
+                    self.detector.watch(&path);
                     self.table.track(&name, path, id);
                 }
                 None => {
@@ -89,13 +102,14 @@ impl Tracker {
                 }
             }
         }
-        // A module that left `sys.modules` leaves the counts unequal, unless another one
-        // arrived in the same cell; either way this is the only time a sweep is needed.
-        if added || self.table.len() + self.ignored.len() != modules.len() {
-            let live = |name: &str| modules.contains(name).unwrap_or(false);
-            self.table.retain(live);
-            self.ignored.retain(|name, _| live(name));
-        }
+        let live: AHashSet<String> = modules
+            .keys()
+            .iter()
+            .filter_map(|k| k.extract().ok())
+            .collect();
+        self.table.retain(|name| live.contains(name));
+        self.ignored.retain(|name, _| live.contains(name));
+        self.snapshot = ModulesSnapshot::take(modules);
         let table = &mut self.table;
         py.detach(|| table.read_baselines());
         Ok(())
@@ -110,16 +124,21 @@ impl Tracker {
         py: Python<'_>,
         only: Option<Vec<String>>,
         skip: Vec<String>,
-    ) -> PyResult<Vec<Change>> {
+    ) -> Vec<Change> {
+        let start = Instant::now();
         let skip: AHashSet<String> = skip.into_iter().collect();
-        let table = &mut self.table;
-        let mut changes = py.detach(|| table.changes(only.as_deref(), &skip));
+        let (table, detector) = (&mut self.table, &mut self.detector);
+        let mut changes = py.detach(|| {
+            let candidates = detector.candidates();
+            table.changes(only.as_deref(), &skip, &candidates)
+        });
         if changes.len() > 1 {
             let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
             let order = self.table.reload_order(&names);
             changes.sort_by_key(|c| order.iter().position(|n| *n == c.name));
         }
-        Ok(changes.into_iter().map(|c| to_python(py, c)).collect())
+        self.last_check_us = start.elapsed().as_micros();
+        changes.into_iter().map(|c| to_python(py, c)).collect()
     }
 
     /// The module's file as it is now, to reload whether or not it changed; None if the
@@ -172,6 +191,27 @@ impl Tracker {
         self.table
             .path_of(name)
             .map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// Messages about detection (a fallback to polling and why), each given once.
+    fn take_notes(&mut self) -> Vec<String> {
+        self.detector.take_notes()
+    }
+
+    /// What detection costs and how it works right now.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = PyDict::new(py);
+        stats.set_item("modules_tracked", self.table.len())?;
+        stats.set_item("modules_without_source", self.ignored.len())?;
+        let mode = match self.detector.mode() {
+            Mode::Events => "file events".to_owned(),
+            Mode::Polling(reason) => format!("polling ({reason})"),
+        };
+        stats.set_item("detection", mode)?;
+        stats.set_item("directories_watched", self.detector.watched_dirs())?;
+        stats.set_item("directories_polled", self.detector.polled_dirs())?;
+        stats.set_item("last_check_us", self.last_check_us)?;
+        Ok(stats)
     }
 
     fn __len__(&self) -> usize {
