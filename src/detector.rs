@@ -45,29 +45,34 @@ pub struct Detector {
 impl Detector {
     /// Starts watching, unless `force_poll` asks for polling only.
     pub fn new(force_poll: bool) -> Detector {
-        let (watcher, mode) = if force_poll {
-            (
-                None,
-                Mode::Polling("polling was asked for (FASTAUTORELOAD_POLL)".into()),
-            )
-        } else {
-            match Watcher::start() {
-                Ok(watcher) => (Some(watcher), Mode::Events),
-                Err(err) => (
-                    None,
-                    Mode::Polling(format!("the file watcher could not start ({err})")),
-                ),
-            }
-        };
-        let mut detector = Detector {
-            watcher,
-            mode: Mode::Events,
+        if force_poll {
+            return Detector::polling("polling was asked for (FASTAUTORELOAD_POLL)".into());
+        }
+        Detector::from_start(Watcher::start())
+    }
+
+    /// A detector around the outcome of starting a watcher: polling if it failed.
+    pub fn from_start(started: Result<Watcher, String>) -> Detector {
+        match started {
+            Ok(watcher) => Detector {
+                watcher: Some(watcher),
+                mode: Mode::Events,
+                polled_dirs: AHashSet::new(),
+                notes: Vec::new(),
+                limit_noted: false,
+            },
+            Err(err) => Detector::polling(format!("the file watcher could not start ({err})")),
+        }
+    }
+
+    fn polling(reason: String) -> Detector {
+        Detector {
+            watcher: None,
+            notes: vec![format!("changes are detected by polling: {reason}")],
+            mode: Mode::Polling(reason),
             polled_dirs: AHashSet::new(),
-            notes: Vec::new(),
             limit_noted: false,
-        };
-        detector.set_mode(mode);
-        detector
+        }
     }
 
     pub fn mode(&self) -> &Mode {
@@ -142,19 +147,14 @@ impl Detector {
                 dirs: self.polled_dirs.clone(),
             },
             None => {
+                let reason = "the file watcher stopped answering";
                 self.watcher = None;
-                self.set_mode(Mode::Polling("the file watcher stopped answering".into()));
+                self.notes
+                    .push(format!("changes are detected by polling: {reason}"));
+                self.mode = Mode::Polling(reason.into());
                 Candidates::All
             }
         }
-    }
-
-    fn set_mode(&mut self, mode: Mode) {
-        if let Mode::Polling(reason) = &mode {
-            self.notes
-                .push(format!("changes are detected by polling: {reason}"));
-        }
-        self.mode = mode;
     }
 }
 
@@ -219,6 +219,17 @@ mod tests {
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("FASTAUTORELOAD_POLL"));
         assert!(detector.take_notes().is_empty());
+    }
+
+    #[test]
+    fn a_watcher_that_cannot_start_means_polling_and_one_note() {
+        let mut detector = Detector::from_start(Err("out of inotify instances".into()));
+        match detector.mode() {
+            Mode::Polling(reason) => assert!(reason.contains("out of inotify instances")),
+            Mode::Events => panic!("expected polling"),
+        }
+        assert!(matches!(detector.candidates(), Candidates::All));
+        assert_eq!(detector.take_notes().len(), 1);
     }
 
     #[test]
