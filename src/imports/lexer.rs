@@ -6,23 +6,38 @@
 //! hold strings of their own (allowed from Python 3.12). It never fails: malformed
 //! input yields fewer or odder tokens, never an error.
 
-/// One token of a logical line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One token of a logical line, with its exact text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Token<'a> {
     Name(&'a str),
-    /// A one-character operator or delimiter (`.`, `,`, `(`, `:`, `;`, `*`, ...).
-    Op(u8),
-    /// A string, number or multi-character operator: nothing the scanner looks into.
-    Opaque,
+    /// An operator or delimiter (`.`, `,`, `(`, `:`, `==`, `:=`, `+=`, `->`, ...).
+    Op(&'a str),
+    /// A string (prefix and quotes included) or a number.
+    Literal(&'a str),
 }
 
-/// A logical line: its tokens, indentation and first physical line (1-based).
+impl<'a> Token<'a> {
+    pub fn text(&self) -> &'a str {
+        match self {
+            Token::Name(t) | Token::Op(t) | Token::Literal(t) => t,
+        }
+    }
+}
+
+/// A logical line: its tokens, indentation, and first and last physical lines (1-based).
 #[derive(Debug)]
 pub struct Line<'a> {
     pub indent: usize,
     pub line: u32,
+    pub last_line: u32,
     pub tokens: Vec<Token<'a>>,
 }
+
+/// Operators of two or three characters, longest first.
+const LONG_OPS: [&str; 23] = [
+    "**=", "//=", ">>=", "<<=", "...", "->", ":=", "==", "!=", "<=", ">=", "**", "//", "<<", ">>",
+    "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=",
+];
 
 /// Splits `source` into logical lines.
 pub fn logical_lines(source: &[u8]) -> Vec<Line<'_>> {
@@ -46,11 +61,12 @@ impl<'a> Lexer<'a> {
         while self.pos < self.src.len() {
             let indent = self.indentation();
             let start_line = self.line;
-            let tokens = self.logical_line();
+            let (tokens, last_line) = self.logical_line();
             if !tokens.is_empty() {
                 lines.push(Line {
                     indent,
                     line: start_line,
+                    last_line,
                     tokens,
                 });
             }
@@ -76,10 +92,12 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Tokens up to the end of the logical line (a newline outside brackets).
-    fn logical_line(&mut self) -> Vec<Token<'a>> {
+    /// Tokens up to the end of the logical line (a newline outside brackets), and the
+    /// physical line its last token ends on.
+    fn logical_line(&mut self) -> (Vec<Token<'a>>, u32) {
         let mut tokens = Vec::new();
         let mut depth = 0usize;
+        let mut last_line = self.line;
         while self.pos < self.src.len() {
             let c = self.peek(0);
             match c {
@@ -102,31 +120,55 @@ impl<'a> Lexer<'a> {
                     }
                     self.line += 1;
                 }
-                b'"' | b'\'' => {
-                    self.string(false);
-                    tokens.push(Token::Opaque);
-                }
-                b'0'..=b'9' => {
-                    self.number();
-                    tokens.push(Token::Opaque);
-                }
-                b'.' if self.peek(1).is_ascii_digit() => {
-                    self.number();
-                    tokens.push(Token::Opaque);
-                }
-                _ if is_name_start(c) => tokens.push(self.name_or_string()),
                 _ => {
-                    self.pos += 1;
-                    match c {
-                        b'(' | b'[' | b'{' => depth += 1,
-                        b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    tokens.push(Token::Op(c));
+                    let token = self.token(c, &mut depth);
+                    tokens.push(token);
+                    last_line = self.line;
                 }
             }
         }
-        tokens
+        (tokens, last_line)
+    }
+
+    fn token(&mut self, c: u8, depth: &mut usize) -> Token<'a> {
+        let start = self.pos;
+        match c {
+            b'"' | b'\'' => {
+                self.string(false);
+                Token::Literal(self.text(start))
+            }
+            b'0'..=b'9' => self.number(),
+            b'.' if self.peek(1).is_ascii_digit() => self.number(),
+            _ if is_name_start(c) => self.name_or_string(),
+            _ => {
+                match c {
+                    b'(' | b'[' | b'{' => *depth += 1,
+                    b')' | b']' | b'}' => *depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                self.operator()
+            }
+        }
+    }
+
+    fn text(&self, start: usize) -> &'a str {
+        std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("")
+    }
+
+    fn operator(&mut self) -> Token<'a> {
+        let start = self.pos;
+        let rest = &self.src[self.pos..];
+        let width = LONG_OPS
+            .iter()
+            .find(|op| rest.starts_with(op.as_bytes()))
+            .map_or(1, |op| op.len());
+        // A stray non-ASCII byte is not an operator, but keep its UTF-8 sequence whole.
+        let mut end = start + width;
+        while end < self.src.len() && (self.src[end] & 0xC0) == 0x80 {
+            end += 1;
+        }
+        self.pos = end;
+        Token::Op(self.text(start))
     }
 
     fn skip_comment(&mut self) {
@@ -135,7 +177,8 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn number(&mut self) {
+    fn number(&mut self) -> Token<'a> {
+        let start = self.pos;
         while self.pos < self.src.len() {
             let c = self.peek(0);
             let exponent_sign = matches!(c, b'+' | b'-')
@@ -146,6 +189,7 @@ impl<'a> Lexer<'a> {
                 break;
             }
         }
+        Token::Literal(self.text(start))
     }
 
     /// A name, or a string when the name is a string prefix glued to a quote.
@@ -158,7 +202,7 @@ impl<'a> Lexer<'a> {
         if matches!(self.peek(0), b'"' | b'\'') && is_string_prefix(word) {
             let formatted = word.iter().any(|c| matches!(c, b'f' | b'F' | b't' | b'T'));
             self.string(formatted);
-            return Token::Opaque;
+            return Token::Literal(self.text(start));
         }
         Token::Name(std::str::from_utf8(word).unwrap_or(""))
     }
@@ -252,9 +296,8 @@ mod tests {
         line.tokens
             .iter()
             .map(|t| match t {
-                Token::Name(n) => n.to_string(),
-                Token::Op(c) => (*c as char).to_string(),
-                Token::Opaque => "~".into(),
+                Token::Literal(_) => "~".to_string(),
+                other => other.text().to_string(),
             })
             .collect()
     }
@@ -304,6 +347,25 @@ mod tests {
     #[test]
     fn numbers_and_dots() {
         let lines = logical_lines(b"x = 1.5e-3 + .5\nfrom ... import y\n");
-        assert_eq!(names(&lines[1]), ["from", ".", ".", ".", "import", "y"]);
+        assert_eq!(names(&lines[1]), ["from", "...", "import", "y"]);
+        assert_eq!(lines[0].tokens[2], Token::Literal("1.5e-3"));
+    }
+
+    #[test]
+    fn multi_character_operators_and_literal_text() {
+        let lines = logical_lines(b"if (y := f(x)) == 2: z **= 3\ns = rb'a\\'b'\n");
+        let expect = [
+            "if", "(", "y", ":=", "f", "(", "x", ")", ")", "==", "~", ":", "z", "**=", "~",
+        ];
+        assert_eq!(names(&lines[0]), expect);
+        assert_eq!(lines[1].tokens[2], Token::Literal("rb'a\\'b'"));
+    }
+
+    #[test]
+    fn logical_lines_know_their_last_physical_line() {
+        let lines = logical_lines(b"x = (\n  1,\n)  # done\ny = 'a' \\\n  'b'\n\nz = 1\n");
+        assert_eq!((lines[0].line, lines[0].last_line), (1, 3));
+        assert_eq!((lines[1].line, lines[1].last_line), (4, 5));
+        assert_eq!((lines[2].line, lines[2].last_line), (7, 7));
     }
 }

@@ -83,11 +83,11 @@ fn statements<'t, 'a>(tokens: &'t [Token<'a>]) -> impl Iterator<Item = &'t [Toke
     tokens
         .split(move |t| {
             match t {
-                Token::Op(b'(' | b'[' | b'{') => depth += 1,
-                Token::Op(b')' | b']' | b'}') => depth -= 1,
+                Token::Op("(" | "[" | "{") => depth += 1,
+                Token::Op(")" | "]" | "}") => depth -= 1,
                 _ => {}
             }
-            depth == 0 && *t == Token::Op(b';')
+            depth == 0 && *t == Token::Op(";")
         })
         .filter(|s| !s.is_empty())
 }
@@ -108,7 +108,7 @@ fn header<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<(Block, &'t [Token<'a>])> {
     }
     // `match` and `case` are soft keywords: `match = 3` is an assignment.
     if matches!(*first, "match" | "case")
-        && matches!(tokens.get(1), Some(Token::Op(b'=' | b'.' | b'(')))
+        && matches!(tokens.get(1), Some(Token::Op("=" | "." | "(")))
     {
         return None;
     }
@@ -128,11 +128,11 @@ fn header_colon(tokens: &[Token<'_>]) -> Option<usize> {
     let mut lambdas = 0;
     for (i, token) in tokens.iter().enumerate() {
         match token {
-            Token::Op(b'(' | b'[' | b'{') => depth += 1,
-            Token::Op(b')' | b']' | b'}') => depth -= 1,
+            Token::Op("(" | "[" | "{") => depth += 1,
+            Token::Op(")" | "]" | "}") => depth -= 1,
             Token::Name("lambda") if depth == 0 => lambdas += 1,
-            Token::Op(b':') if depth == 0 && lambdas > 0 => lambdas -= 1,
-            Token::Op(b':') if depth == 0 => return Some(i),
+            Token::Op(":") if depth == 0 && lambdas > 0 => lambdas -= 1,
+            Token::Op(":") if depth == 0 => return Some(i),
             _ => {}
         }
     }
@@ -144,7 +144,7 @@ fn is_type_checking_test(test: &[Token<'_>]) -> bool {
     matches!(test.last(), Some(Token::Name("TYPE_CHECKING")))
         && test
             .iter()
-            .all(|t| matches!(t, Token::Name(_) | Token::Op(b'.')))
+            .all(|t| matches!(t, Token::Name(_) | Token::Op(".")))
 }
 
 fn scan_statement(tokens: &[Token<'_>], context: Context, line: u32, imports: &mut Vec<Import>) {
@@ -157,7 +157,7 @@ fn scan_statement(tokens: &[Token<'_>], context: Context, line: u32, imports: &m
 
 /// `import a.b.c [as x], d`
 fn plain_import(tokens: &[Token<'_>], context: Context, line: u32, imports: &mut Vec<Import>) {
-    for clause in tokens.split(|t| *t == Token::Op(b',')) {
+    for clause in tokens.split(|t| *t == Token::Op(",")) {
         let (module, rest) = dotted_name(clause);
         if module.is_empty() {
             continue;
@@ -179,19 +179,23 @@ fn plain_import(tokens: &[Token<'_>], context: Context, line: u32, imports: &mut
 
 /// `from [.]*[dotted] import (names | (names) | *)`
 fn from_import(tokens: &[Token<'_>], context: Context, line: u32) -> Option<Import> {
-    let level = tokens.iter().take_while(|t| **t == Token::Op(b'.')).count();
-    let (module, rest) = dotted_name(&tokens[level..]);
+    let dots = tokens
+        .iter()
+        .take_while(|t| matches!(t, Token::Op("." | "...")))
+        .count();
+    let level: usize = tokens[..dots].iter().map(|t| t.text().len()).sum();
+    let (module, rest) = dotted_name(&tokens[dots..]);
     let Some((Token::Name("import"), targets)) = rest.split_first() else {
         return None;
     };
     let mut names = Vec::new();
-    for clause in targets.split(|t| *t == Token::Op(b',')) {
+    for clause in targets.split(|t| *t == Token::Op(",")) {
         let clause: Vec<&Token<'_>> = clause
             .iter()
-            .filter(|t| !matches!(t, Token::Op(b'(' | b')')))
+            .filter(|t| !matches!(t, Token::Op("(" | ")")))
             .collect();
         match clause.as_slice() {
-            [Token::Op(b'*')] => names.push(("*".to_string(), "*".to_string())),
+            [Token::Op("*")] => names.push(("*".to_string(), "*".to_string())),
             [Token::Name(name)] => names.push((name.to_string(), name.to_string())),
             [Token::Name(name), Token::Name("as"), Token::Name(alias)] => {
                 names.push((name.to_string(), alias.to_string()))
@@ -219,7 +223,7 @@ fn dotted_name<'t, 'a>(tokens: &'t [Token<'a>]) -> (String, &'t [Token<'a>]) {
         }
         parts.push(*part);
         i += 1;
-        if tokens.get(i) != Some(&Token::Op(b'.')) {
+        if tokens.get(i) != Some(&Token::Op(".")) {
             break;
         }
         i += 1;
