@@ -254,7 +254,11 @@ mod tests {
         assert!(drained.paths.contains(&path));
         assert!(!drained.rescan);
         // Other tests run in parallel and share the watcher thread: only this path counts.
-        assert!(!watcher.drain().expect("barrier arrives").paths.contains(&path));
+        assert!(!watcher
+            .drain()
+            .expect("barrier arrives")
+            .paths
+            .contains(&path));
     }
 
     #[test]

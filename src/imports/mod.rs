@@ -1,13 +1,12 @@
 //! Finding a module's imports from its source, without Python.
 //!
-//! `lexer` splits source into logical lines; `scan` reads the import statements out of
-//! them, with the names each binds and where it sits (top level, inside a function,
+//! `crate::lexer` splits source into logical lines; `scan` reads the import statements
+//! out of them, with the names each binds and where it sits (top level, inside a function,
 //! under `if TYPE_CHECKING`).
 
-mod lexer;
 mod scan;
 
-pub use scan::scan;
+pub use scan::{scan, scan_lines};
 
 /// Where an import statement sits, which decides when it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

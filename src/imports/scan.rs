@@ -1,13 +1,18 @@
 //! Reading import statements, and the block each sits in, out of logical lines.
 
-use super::lexer::{logical_lines, Line, Token};
 use super::{Context, Import};
+use crate::lexer::{logical_lines, Line, Token};
 
 /// Every import statement of `source`, in source order.
 pub fn scan(source: &[u8]) -> Vec<Import> {
+    scan_lines(&logical_lines(source))
+}
+
+/// Every import statement of already lexed source, in source order.
+pub fn scan_lines(lines: &[Line<'_>]) -> Vec<Import> {
     let mut imports = Vec::new();
     let mut blocks: Vec<(usize, Block)> = Vec::new();
-    for line in logical_lines(source) {
+    for line in lines {
         while blocks
             .last()
             .is_some_and(|(indent, _)| *indent >= line.indent)
@@ -15,7 +20,7 @@ pub fn scan(source: &[u8]) -> Vec<Import> {
             blocks.pop();
         }
         let outer = context_of(blocks.iter().map(|(_, b)| *b));
-        let opened = scan_line(&line, outer, &mut imports);
+        let opened = scan_line(line, outer, &mut imports);
         if let Some(block) = opened {
             blocks.push((line.indent, block));
         }

@@ -1,0 +1,359 @@
+//! The differ: from the outline the module last ran and the outline of its new source,
+//! the least work that leaves the module as a fresh import of the new source would.
+//!
+//! - Statements whose fingerprint is unchanged are not run again, unless they read a
+//!   name that something re-run binds (`Y = X + 1` after `X` changed), in source order.
+//! - A function whose body alone changed is patched, its decorators not re-run; so is a
+//!   method whose body alone changed, without re-running its class statement.
+//! - Any other change re-runs the whole statement (a class statement is patched into
+//!   the existing class by the caller).
+//! - Names bound only by removed statements are deleted.
+//! - Unchanged functions and classes whose lines moved get their line numbers fixed.
+
+use ahash::AHashSet;
+
+use super::{Kind, Outline, Statement};
+
+/// Lines `first..=last` of the new source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub first: u32,
+    pub last: u32,
+}
+
+/// A function whose body alone changed: compile `def_span` and patch the old function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyPatch {
+    /// The class it is a method of (a top-level class), if any.
+    pub class: Option<String>,
+    pub name: String,
+    /// Where the old statement started (its `co_firstlineno`, decorators included).
+    pub old_first_line: u32,
+    /// The new definition from its `def` line on (decorators left out).
+    pub def_span: Span,
+}
+
+/// An unchanged function or class whose lines moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    pub class: Option<String>,
+    pub name: String,
+    pub old_first_line: u32,
+    pub new_first_line: u32,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Why the whole module must run again instead, if it must.
+    pub full: Option<String>,
+    /// Top-level statements to run again, in source order.
+    pub run: Vec<Span>,
+    pub bodies: Vec<BodyPatch>,
+    /// Names to remove from the module.
+    pub delete: Vec<String>,
+    pub shifts: Vec<Shift>,
+    /// `from __future__` imports, compiled in front of `run`.
+    pub future: Vec<Span>,
+}
+
+impl Plan {
+    fn full(reason: impl Into<String>) -> Plan {
+        Plan {
+            full: Some(reason.into()),
+            ..Plan::default()
+        }
+    }
+
+    /// What the plan does, for `Reloading 'm' (...)`.
+    pub fn summary(&self) -> String {
+        if let Some(reason) = &self.full {
+            return format!("whole module: {reason}");
+        }
+        let mut parts = Vec::new();
+        if !self.run.is_empty() {
+            parts.push(plural(self.run.len(), "statement"));
+        }
+        if !self.bodies.is_empty() {
+            parts.push(format!("{} patched", plural(self.bodies.len(), "function")));
+        }
+        if !self.delete.is_empty() {
+            parts.push(format!("{} removed", plural(self.delete.len(), "name")));
+        }
+        if parts.is_empty() {
+            "nothing to run".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// What happens to one statement of the new source.
+#[derive(Debug)]
+enum Action {
+    /// Unchanged: the old statement `index`.
+    Keep(usize),
+    /// Only function bodies changed: patch these (the old statement `index`).
+    Patch(usize, Vec<BodyPatch>, Vec<Shift>),
+    Run,
+}
+
+/// Plans how to go from the module that ran `old` to `new`.
+pub fn diff(old: &Outline, new: &Outline) -> Plan {
+    if let Some(reason) = new.unsure.as_ref().or(old.unsure.as_ref()) {
+        return Plan::full(reason.clone());
+    }
+    let (mut actions, old_used) = classify(&old.statements, &new.statements, None);
+    let removed: Vec<&Statement> = old
+        .statements
+        .iter()
+        .zip(&old_used)
+        .filter(|(_, used)| !**used)
+        .map(|(s, _)| s)
+        .collect();
+    reorder_check(&new.statements, &mut actions);
+    let mut bound: AHashSet<&str> = removed
+        .iter()
+        .flat_map(|s| s.binds.iter().map(String::as_str))
+        .collect();
+    let mut plan = Plan::default();
+    for (statement, action) in new.statements.iter().zip(actions) {
+        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()));
+        match action {
+            Action::Keep(i) if !stale => {
+                plan.shifts
+                    .extend(shifts_of(&old.statements[i], statement, None))
+            }
+            Action::Patch(_, bodies, shifts) if !stale => {
+                bound.extend(statement.binds.iter().map(String::as_str));
+                plan.bodies.extend(bodies);
+                plan.shifts.extend(shifts);
+            }
+            _ => {
+                if statement.star_import {
+                    return Plan::full("a `from ... import *` must run again");
+                }
+                bound.extend(statement.binds.iter().map(String::as_str));
+                plan.run.push(Span {
+                    first: statement.first_line,
+                    last: statement.last_line,
+                });
+            }
+        }
+        if statement.future_import {
+            plan.future.push(Span {
+                first: statement.first_line,
+                last: statement.last_line,
+            });
+        }
+    }
+    let still_bound: AHashSet<&str> = new
+        .statements
+        .iter()
+        .flat_map(|s| s.binds.iter().map(String::as_str))
+        .collect();
+    let mut delete: Vec<String> = removed
+        .iter()
+        .flat_map(|s| s.binds.iter())
+        .filter(|name| !still_bound.contains(name.as_str()))
+        .cloned()
+        .collect();
+    delete.sort();
+    delete.dedup();
+    plan.delete = delete;
+    plan
+}
+
+/// Pairs each new statement with an old one: the same fingerprint (unchanged), or a
+/// definition of the same name whose head (decorators, signature, bases) is unchanged
+/// and whose body changed in ways that can be patched. Returns the actions and which
+/// old statements were used.
+fn classify(old: &[Statement], new: &[Statement], class: Option<&str>) -> (Vec<Action>, Vec<bool>) {
+    let mut used = vec![false; old.len()];
+    let mut actions: Vec<Action> = new
+        .iter()
+        .map(|s| {
+            match old
+                .iter()
+                .enumerate()
+                .position(|(i, o)| !used[i] && o.fingerprint == s.fingerprint)
+            {
+                Some(i) => {
+                    used[i] = true;
+                    Action::Keep(i)
+                }
+                None => Action::Run,
+            }
+        })
+        .collect();
+    for (statement, action) in new.iter().zip(actions.iter_mut()) {
+        if !matches!(action, Action::Run) {
+            continue;
+        }
+        let Some(name) = statement.name() else {
+            continue;
+        };
+        let Some(i) = (0..old.len()).find(|&i| !used[i] && old[i].name() == Some(name)) else {
+            continue;
+        };
+        if let Some(patch) = body_patch(&old[i], statement, class) {
+            used[i] = true;
+            *action = patch(i);
+        }
+    }
+    (actions, used)
+}
+
+type PatchAction = Box<dyn FnOnce(usize) -> Action>;
+
+/// How `old` becomes `new` by patching function bodies only, if it can.
+fn body_patch(old: &Statement, new: &Statement, class: Option<&str>) -> Option<PatchAction> {
+    match (&old.kind, &new.kind) {
+        (
+            Kind::Def { head: a, .. },
+            Kind::Def {
+                head: b,
+                name,
+                def_line,
+            },
+        ) if a == b => {
+            let patch = BodyPatch {
+                class: class.map(str::to_owned),
+                name: name.clone(),
+                old_first_line: old.first_line,
+                def_span: Span {
+                    first: *def_line,
+                    last: new.last_line,
+                },
+            };
+            Some(Box::new(move |i| Action::Patch(i, vec![patch], Vec::new())))
+        }
+        (
+            Kind::Class {
+                head: a,
+                body: old_body,
+                ..
+            },
+            Kind::Class {
+                head: b,
+                body: new_body,
+                name,
+                ..
+            },
+        ) if a == b && class.is_none() => {
+            let (bodies, shifts) = method_patches(old_body, new_body, name)?;
+            Some(Box::new(move |i| Action::Patch(i, bodies, shifts)))
+        }
+        _ => None,
+    }
+}
+
+/// The method patches that turn class body `old` into `new`, if methods' bodies are all
+/// that changed (same statements otherwise, in the same order, none reading a patched
+/// method at class creation).
+fn method_patches(
+    old: &[Statement],
+    new: &[Statement],
+    class: &str,
+) -> Option<(Vec<BodyPatch>, Vec<Shift>)> {
+    let (actions, used) = classify(old, new, Some(class));
+    if used.iter().any(|u| !u) {
+        return None;
+    }
+    let mut last_old = None;
+    let mut bodies = Vec::new();
+    let mut shifts = Vec::new();
+    for (statement, action) in new.iter().zip(actions) {
+        let i = match action {
+            Action::Run => return None,
+            Action::Keep(i) => {
+                shifts.extend(shifts_of(&old[i], statement, Some(class)));
+                i
+            }
+            Action::Patch(i, patches, _) => {
+                bodies.extend(patches);
+                i
+            }
+        };
+        if last_old.is_some_and(|last| i < last) {
+            return None; // reordered class body: order can matter (fields, members)
+        }
+        last_old = Some(i);
+    }
+    let patched: AHashSet<&str> = bodies.iter().map(|b| b.name.as_str()).collect();
+    if new
+        .iter()
+        .any(|s| s.reads.iter().any(|r| patched.contains(r.as_str())))
+    {
+        return None;
+    }
+    Some((bodies, shifts))
+}
+
+/// Unchanged statements that bind the same name as another, in a different order than
+/// before, run again: their order decides the name's final value.
+fn reorder_check(new: &[Statement], actions: &mut [Action]) {
+    let old_index = |a: &Action| match a {
+        Action::Keep(i) | Action::Patch(i, ..) => Some(*i),
+        Action::Run => None,
+    };
+    let mut out_of_order = Vec::new();
+    for (j, statement) in new.iter().enumerate() {
+        let Some(i) = old_index(&actions[j]) else {
+            continue;
+        };
+        for (k, other) in new.iter().enumerate().skip(j + 1) {
+            let Some(later) = old_index(&actions[k]) else {
+                continue;
+            };
+            if later < i && statement.binds.iter().any(|b| other.binds.contains(b)) {
+                out_of_order.extend([j, k]);
+            }
+        }
+    }
+    for j in out_of_order {
+        actions[j] = Action::Run;
+    }
+}
+
+/// The line fixes for an unchanged definition (a class: each of its methods) that moved.
+fn shifts_of(old: &Statement, new: &Statement, class: Option<&str>) -> Vec<Shift> {
+    if old.first_line == new.first_line {
+        return Vec::new();
+    }
+    match (&old.kind, &new.kind) {
+        (Kind::Def { name, .. }, Kind::Def { .. }) => vec![Shift {
+            class: class.map(str::to_owned),
+            name: name.clone(),
+            old_first_line: old.first_line,
+            new_first_line: new.first_line,
+        }],
+        (
+            Kind::Class {
+                body: old_body,
+                name,
+                ..
+            },
+            Kind::Class { body: new_body, .. },
+        ) if class.is_none() => {
+            let mut shifts = vec![Shift {
+                class: None,
+                name: name.clone(),
+                old_first_line: old.first_line,
+                new_first_line: new.first_line,
+            }];
+            for (o, n) in old_body.iter().zip(new_body) {
+                shifts.extend(shifts_of(o, n, Some(name)));
+            }
+            shifts
+        }
+        _ => Vec::new(),
+    }
+}

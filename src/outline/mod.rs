@@ -1,0 +1,230 @@
+//! A module's outline: its top-level statements (and the statements of its class
+//! bodies), each with a position-independent fingerprint, its line span, and the names
+//! it binds and reads when the module executes. `diff` compares two outlines and plans
+//! the least re-execution that gives what a fresh import of the new source would.
+
+mod diff;
+mod names;
+
+pub use diff::{diff, BodyPatch, Plan, Shift, Span};
+
+use crate::fingerprint::ContentHash;
+use crate::lexer::{logical_lines, Line, Token};
+
+/// What kind of statement, with what the differ needs to know about each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `def` / `async def`, decorators included.
+    Def {
+        name: String,
+        /// Decorators and signature (everything but the body).
+        head: ContentHash,
+        /// The line of the `def` keyword (after any decorators).
+        def_line: u32,
+    },
+    /// `class`, decorators included, with its body's statements.
+    Class {
+        name: String,
+        head: ContentHash,
+        def_line: u32,
+        body: Vec<Statement>,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub kind: Kind,
+    pub first_line: u32,
+    pub last_line: u32,
+    pub fingerprint: ContentHash,
+    /// Names it binds in the namespace it runs in.
+    pub binds: Vec<String>,
+    /// Names it reads when it runs (not those read later, inside function bodies).
+    pub reads: Vec<String>,
+    /// A `from m import *`: binds names nobody can list.
+    pub star_import: bool,
+    /// A `from __future__ import ...`: changes how the rest compiles.
+    pub future_import: bool,
+}
+
+impl Statement {
+    pub fn name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Def { name, .. } | Kind::Class { name, .. } => Some(name),
+            Kind::Other => None,
+        }
+    }
+}
+
+/// A module's outline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outline {
+    pub statements: Vec<Statement>,
+    /// Why statement-level reloading cannot be trusted for this source, if it cannot
+    /// (`global` statements, `exec`, `globals()`...): the whole module re-executes.
+    pub unsure: Option<String>,
+}
+
+/// Names whose use makes the namespace's contents impossible to follow statically.
+const UNSURE_NAMES: [&str; 6] = ["global", "globals", "locals", "vars", "exec", "eval"];
+
+impl Outline {
+    pub fn parse(source: &[u8]) -> Outline {
+        Outline::from_lines(&logical_lines(source))
+    }
+
+    pub fn from_lines(lines: &[Line<'_>]) -> Outline {
+        let unsure = lines
+            .iter()
+            .flat_map(|l| l.tokens.iter())
+            .find_map(|t| match t {
+                Token::Name(n) if UNSURE_NAMES.contains(n) => Some(format!("it uses `{n}`")),
+                _ => None,
+            });
+        Outline {
+            statements: statements(lines),
+            unsure,
+        }
+    }
+}
+
+/// Splits lines into the statements of one block (all at the first line's indentation).
+fn statements(lines: &[Line<'_>]) -> Vec<Statement> {
+    let mut result = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let end = statement_end(lines, i);
+        result.push(statement(&lines[i..end]));
+        i = end;
+    }
+    result
+}
+
+/// One past the last line of the statement starting at `start`: its block (deeper
+/// lines), its continuation clauses (`elif`, `else`, `except`, `finally`), and for
+/// decorators the decorated definition.
+fn statement_end(lines: &[Line<'_>], start: usize) -> usize {
+    let indent = lines[start].indent;
+    let mut i = start;
+    while first_name(&lines[i]) == Some("@") && i + 1 < lines.len() && lines[i + 1].indent == indent
+    {
+        i += 1;
+    }
+    i += 1;
+    while i < lines.len() {
+        let line = &lines[i];
+        let continues = line.indent > indent
+            || (line.indent == indent
+                && matches!(
+                    first_name(line),
+                    Some("elif" | "else" | "except" | "finally")
+                ));
+        if !continues {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn first_name<'a>(line: &Line<'a>) -> Option<&'a str> {
+    line.tokens.first().map(Token::text)
+}
+
+fn statement(lines: &[Line<'_>]) -> Statement {
+    let first_line = lines[0].line;
+    let last_line = lines.last().map_or(first_line, |l| l.last_line);
+    let fingerprint = fingerprint_of(lines);
+    let header = lines
+        .iter()
+        .position(|l| first_name(l) != Some("@"))
+        .unwrap_or(0);
+    let names = names::of_statement(lines);
+    let future_import = matches!(
+        lines[0].tokens.as_slice(),
+        [
+            Token::Name("from"),
+            Token::Name("__future__"),
+            Token::Name("import"),
+            ..
+        ]
+    );
+    let kind = match definition_keyword(&lines[header]) {
+        Some((kw, name)) => {
+            let head = fingerprint_of(&lines[..=header]);
+            let def_line = lines[header].line;
+            let body_lines = &lines[header + 1..];
+            if kw == "def" {
+                Kind::Def {
+                    name: name.to_owned(),
+                    head,
+                    def_line,
+                }
+            } else {
+                Kind::Class {
+                    name: name.to_owned(),
+                    head,
+                    def_line,
+                    body: statements(body_lines),
+                }
+            }
+        }
+        None => Kind::Other,
+    };
+    // A class body binds into the class, not the module.
+    let binds = match &kind {
+        Kind::Class { name, .. } => vec![name.clone()],
+        _ => names.binds,
+    };
+    Statement {
+        kind,
+        first_line,
+        last_line,
+        fingerprint,
+        binds,
+        reads: names.reads,
+        star_import: names.star_import,
+        future_import,
+    }
+}
+
+/// A hash of the statement's tokens and nesting, blind to positions, comments and
+/// spacing: moving a statement or reformatting its whitespace does not change it.
+/// `("def" | "class", name)` for a definition's line.
+fn definition_keyword<'a>(line: &Line<'a>) -> Option<(&'static str, &'a str)> {
+    match line.tokens.as_slice() {
+        [Token::Name("async"), Token::Name("def"), Token::Name(name), ..] => Some(("def", name)),
+        [Token::Name("def"), Token::Name(name), ..] => Some(("def", name)),
+        [Token::Name("class"), Token::Name(name), ..] => Some(("class", name)),
+        _ => None,
+    }
+}
+
+fn fingerprint_of(lines: &[Line<'_>]) -> ContentHash {
+    let mut bytes = Vec::new();
+    let mut indents: Vec<usize> = Vec::new();
+    for line in lines {
+        while indents.last().is_some_and(|&i| i > line.indent) {
+            indents.pop();
+        }
+        if indents.last() != Some(&line.indent) {
+            indents.push(line.indent);
+        }
+        bytes.push(indents.len() as u8);
+        for token in &line.tokens {
+            bytes.push(match token {
+                Token::Name(_) => b'n',
+                Token::Op(_) => b'o',
+                Token::Literal(_) => b'l',
+            });
+            bytes.extend_from_slice(token.text().as_bytes());
+            bytes.push(0);
+        }
+        bytes.push(b'\n');
+    }
+    ContentHash::of(&bytes)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,335 @@
+//! The names a statement binds and reads when it runs.
+//!
+//! Reads are over-approximated (an attribute name is never a read, anything else that
+//! looks like a name may be), which only ever re-runs more. Function bodies are not
+//! read at definition time and are skipped; class bodies run at once and are read.
+
+use crate::lexer::{Line, Token};
+
+/// What one statement binds and reads.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub binds: Vec<String>,
+    pub reads: Vec<String>,
+    pub star_import: bool,
+}
+
+impl Names {
+    fn bind(&mut self, name: &str) {
+        if !self.binds.iter().any(|b| b == name) {
+            self.binds.push(name.to_owned());
+        }
+    }
+
+    fn read(&mut self, name: &str) {
+        if !KEYWORDS.contains(&name) && !self.reads.iter().any(|r| r == name) {
+            self.reads.push(name.to_owned());
+        }
+    }
+
+    /// Every name in `tokens` that is not an attribute (after a `.`).
+    fn read_all(&mut self, tokens: &[Token<'_>]) {
+        for (i, token) in tokens.iter().enumerate() {
+            if let Token::Name(name) = token {
+                if i == 0 || tokens[i - 1] != Token::Op(".") {
+                    self.read(name);
+                }
+            }
+        }
+    }
+}
+
+const KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+const COMPOUND: [&str; 10] = [
+    "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "async",
+];
+
+/// The names of a statement spanning `lines` (its first line at its block's indent).
+pub fn of_statement(lines: &[Line<'_>]) -> Names {
+    let mut names = Names::default();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &lines[i];
+        i += 1;
+        for simple in split_statements(&line.tokens) {
+            if let Some(skip_body) = definition(simple, &mut names) {
+                if skip_body {
+                    // A def body runs later, when the function is called.
+                    while i < lines.len() && lines[i].indent > line.indent {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            simple_statement(simple, &mut names);
+        }
+    }
+    names
+}
+
+/// Splits a logical line at top-level `;`.
+fn split_statements<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let mut depth = 0i32;
+    tokens
+        .split(|t| {
+            match t {
+                Token::Op("(" | "[" | "{") => depth += 1,
+                Token::Op(")" | "]" | "}") => depth -= 1,
+                _ => {}
+            }
+            depth == 0 && *t == Token::Op(";")
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A decorator, `def` or `class` line: records its names and returns whether the
+/// lines below are a function body to skip. None for any other statement.
+fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<bool> {
+    let tokens = match tokens {
+        [Token::Name("async"), rest @ ..] if rest.first() == Some(&Token::Name("def")) => rest,
+        _ => tokens,
+    };
+    match tokens {
+        [Token::Op("@"), rest @ ..] => {
+            names.read_all(rest);
+            Some(false)
+        }
+        [Token::Name("def"), Token::Name(name), rest @ ..] => {
+            names.bind(name);
+            signature_reads(rest, names);
+            Some(true)
+        }
+        [Token::Name("class"), Token::Name(name), rest @ ..] => {
+            names.bind(name);
+            names.read_all(rest);
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// A def's defaults, annotations and return annotation are evaluated when it runs; its
+/// parameter names are not reads. (An inline body after the colon is skipped.)
+fn signature_reads(tokens: &[Token<'_>], names: &mut Names) {
+    let mut depth = 0i32;
+    let mut segment_start = true;
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Op("(" | "[") => {
+                depth += 1;
+                segment_start = depth == 1;
+            }
+            Token::Op(")" | "]") => depth -= 1,
+            Token::Op(",") if depth == 1 => segment_start = true,
+            Token::Op(":") if depth == 0 => return,
+            Token::Op("*" | "**" | "/") if segment_start => {}
+            Token::Name(name) => {
+                if segment_start && depth == 1 {
+                    segment_start = false; // the parameter (or type parameter) itself
+                } else if i == 0 || tokens[i - 1] != Token::Op(".") {
+                    names.read(name);
+                }
+            }
+            _ => segment_start = false,
+        }
+    }
+}
+
+fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
+    let Some(first) = tokens.first() else { return };
+    match first {
+        Token::Name("import") => return import_names(&tokens[1..], names),
+        Token::Name("from") => return from_import_names(tokens, names),
+        Token::Name("del") => {
+            for name in target_names(&tokens[1..], names) {
+                names.bind(name);
+            }
+            return;
+        }
+        Token::Name(kw) if COMPOUND.contains(kw) => return compound_header(tokens, names),
+        _ => {}
+    }
+    walrus_binds(tokens, names);
+    let parts = split_assignment(tokens);
+    let (value, targets) = parts.split_last().expect("split yields at least one part");
+    for target in targets {
+        let target = annotation_split(target, names);
+        for name in target_names(target, names) {
+            names.bind(name);
+        }
+    }
+    if let Some(op) = value.iter().position(|t| matches!(t, Token::Op(op) if op.len() >= 2 && op.ends_with('=') && !matches!(*op, "==" | "!=" | "<=" | ">=")))
+    {
+        // Augmented assignment: `x += 1` reads and binds `x`.
+        for name in target_names(&value[..op], names) {
+            names.bind(name);
+            names.read(name);
+        }
+        names.read_all(&value[op + 1..]);
+        return;
+    }
+    let value = if targets.is_empty() {
+        annotation_split(value, names)
+    } else {
+        value
+    };
+    names.read_all(value);
+}
+
+/// `x: T` binds `x` (when assigned) and reads `T`; returns the part before the colon.
+fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names) -> &'t [Token<'a>] {
+    let mut depth = 0i32;
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Op("(" | "[" | "{") => depth += 1,
+            Token::Op(")" | "]" | "}") => depth -= 1,
+            Token::Op(":") if depth == 0 => {
+                names.read_all(&tokens[i + 1..]);
+                if let [Token::Name(name)] = &tokens[..i] {
+                    names.bind(name);
+                }
+                return &tokens[..i];
+            }
+            _ => {}
+        }
+    }
+    tokens
+}
+
+/// Splits at top-level `=`: targets first, the value last.
+fn split_assignment<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let mut depth = 0i32;
+    tokens
+        .split(|t| {
+            match t {
+                Token::Op("(" | "[" | "{") => depth += 1,
+                Token::Op(")" | "]" | "}") => depth -= 1,
+                _ => {}
+            }
+            depth == 0 && *t == Token::Op("=")
+        })
+        .collect()
+}
+
+/// The plain names a target binds (`a`, `a, b`, `(a, *b)`); names used otherwise in it
+/// (`a.b`, `a[i]`) are reads.
+fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names) -> Vec<&'a str> {
+    let mut bound = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let Token::Name(name) = token else { continue };
+        if KEYWORDS.contains(name) {
+            continue;
+        }
+        let after_dot = i > 0 && tokens[i - 1] == Token::Op(".");
+        let used = matches!(tokens.get(i + 1), Some(Token::Op("." | "[" | "(")));
+        let subscripted = tokens[..i].iter().filter(|t| **t == Token::Op("[")).count()
+            > tokens[..i].iter().filter(|t| **t == Token::Op("]")).count();
+        if after_dot {
+            continue;
+        }
+        if used || subscripted {
+            names.read(name);
+        } else {
+            bound.push(*name);
+        }
+    }
+    bound
+}
+
+fn walrus_binds(tokens: &[Token<'_>], names: &mut Names) {
+    for pair in tokens.windows(2) {
+        if let [Token::Name(name), Token::Op(":=")] = pair {
+            names.bind(name);
+        }
+    }
+}
+
+/// `for t in x:`, `with x as t:`, `except E as t:`, `if x:` ... and an inline body.
+fn compound_header(tokens: &[Token<'_>], names: &mut Names) {
+    let colon = header_colon(tokens).unwrap_or(tokens.len());
+    let (header, body) = (&tokens[..colon], tokens.get(colon + 1..).unwrap_or(&[]));
+    walrus_binds(header, names);
+    let header = match header {
+        [Token::Name("async"), rest @ ..] => rest,
+        _ => header,
+    };
+    if let [Token::Name("for"), rest @ ..] = header {
+        let in_at = rest
+            .iter()
+            .position(|t| *t == Token::Name("in"))
+            .unwrap_or(rest.len());
+        for name in target_names(&rest[..in_at], names) {
+            names.bind(name);
+        }
+        names.read_all(rest.get(in_at + 1..).unwrap_or(&[]));
+    } else {
+        let mut after_as = false;
+        for (i, token) in header.iter().enumerate() {
+            match token {
+                Token::Name("as") => after_as = true,
+                Token::Name(name) if after_as => {
+                    names.bind(name);
+                    after_as = false;
+                }
+                Token::Name(name) if i == 0 || header[i - 1] != Token::Op(".") => names.read(name),
+                _ => after_as = false,
+            }
+        }
+    }
+    if !body.is_empty() && definition(body, names).is_none() {
+        simple_statement(body, names);
+    }
+}
+
+fn header_colon(tokens: &[Token<'_>]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut lambdas = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Op("(" | "[" | "{") => depth += 1,
+            Token::Op(")" | "]" | "}") => depth -= 1,
+            Token::Name("lambda") if depth == 0 => lambdas += 1,
+            Token::Op(":") if depth == 0 && lambdas > 0 => lambdas -= 1,
+            Token::Op(":") if depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `import a.b` binds `a`; `import a.b as c` binds `c`.
+fn import_names(tokens: &[Token<'_>], names: &mut Names) {
+    for clause in tokens.split(|t| *t == Token::Op(",")) {
+        match clause {
+            [.., Token::Name("as"), Token::Name(alias)] => names.bind(alias),
+            [Token::Name(first), ..] => names.bind(first),
+            _ => {}
+        }
+    }
+}
+
+/// `from m import x as y, z` binds `y` and `z`; `from m import *` binds unknown names.
+fn from_import_names(tokens: &[Token<'_>], names: &mut Names) {
+    let Some(at) = tokens.iter().position(|t| *t == Token::Name("import")) else {
+        return;
+    };
+    for clause in tokens[at + 1..].split(|t| *t == Token::Op(",")) {
+        let clause: Vec<&Token<'_>> = clause
+            .iter()
+            .filter(|t| !matches!(t, Token::Op("(" | ")")))
+            .collect();
+        match clause.as_slice() {
+            [Token::Op("*")] => names.star_import = true,
+            [.., Token::Name("as"), Token::Name(alias)] => names.bind(alias),
+            [Token::Name(name)] => names.bind(name),
+            _ => {}
+        }
+    }
+}

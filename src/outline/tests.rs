@@ -1,0 +1,251 @@
+use super::*;
+
+fn outline(source: &str) -> Outline {
+    Outline::parse(source.as_bytes())
+}
+
+fn plan(old: &str, new: &str) -> Plan {
+    diff(&outline(old), &outline(new))
+}
+
+fn run_lines(plan: &Plan) -> Vec<(u32, u32)> {
+    plan.run.iter().map(|s| (s.first, s.last)).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn splits_statements_with_decorators_clauses_and_spans() {
+    let o = outline(
+        "import os\n\n@deco\n@other(1)\ndef f(a, b=X):\n    return a\n\nif A:\n    x = 1\nelif B:\n    x = 2\nelse:\n    x = 3\nclass C(Base):\n    y = 1\n    def m(self):\n        return 2\n",
+    );
+    let spans: Vec<(u32, u32)> = o
+        .statements
+        .iter()
+        .map(|s| (s.first_line, s.last_line))
+        .collect();
+    assert_eq!(spans, [(1, 1), (3, 6), (8, 13), (14, 17)]);
+    match &o.statements[1].kind {
+        Kind::Def { name, def_line, .. } => assert_eq!((name.as_str(), *def_line), ("f", 5)),
+        other => panic!("{other:?}"),
+    }
+    match &o.statements[3].kind {
+        Kind::Class { body, .. } => assert_eq!(body.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    assert!(o.unsure.is_none());
+}
+
+#[test]
+fn binds_and_reads() {
+    let o = outline(
+        "import a.b, c as d\nfrom m import x as y, z\nP = Q = f(R.attr, key=S)\nT: Ann = U\nV += W\nobj.field = Z\nfor i, j in items: pass\nwith open(p) as fh: pass\ndef g(a: Hint = Default, *args, **kw) -> Ret:\n    return Body\nclass K(Base, metaclass=Meta):\n    attr = Val\n    def m(self, v=Dflt): return Inner\n(w := compute())\ndel Gone\n",
+    );
+    let s = &o.statements;
+    assert_eq!(s[0].binds, ["a", "d"]);
+    assert_eq!(s[1].binds, ["y", "z"]);
+    assert_eq!(sorted(s[2].binds.clone()), ["P", "Q"]);
+    // Keyword argument names count as reads: over-approximating only re-runs more.
+    assert_eq!(sorted(s[2].reads.clone()), ["R", "S", "f", "key"]);
+    assert_eq!(
+        (s[3].binds.clone(), sorted(s[3].reads.clone())),
+        (
+            vec!["T".to_string()],
+            vec!["Ann".to_string(), "U".to_string()]
+        )
+    );
+    assert_eq!(
+        (s[4].binds.clone(), sorted(s[4].reads.clone())),
+        (
+            vec!["V".to_string()],
+            vec!["V".to_string(), "W".to_string()]
+        )
+    );
+    assert!(s[5].binds.is_empty());
+    assert_eq!(sorted(s[5].reads.clone()), ["Z", "obj"]);
+    assert_eq!(sorted(s[6].binds.clone()), ["i", "j"]);
+    assert_eq!(s[7].binds, ["fh"]);
+    assert_eq!(s[8].binds, ["g"]);
+    assert_eq!(sorted(s[8].reads.clone()), ["Default", "Hint", "Ret"]);
+    assert_eq!(s[9].binds, ["K"]);
+    assert_eq!(
+        sorted(s[9].reads.clone()),
+        ["Base", "Dflt", "Meta", "Val", "metaclass"]
+    );
+    assert_eq!(s[10].binds, ["w"]);
+    assert_eq!(s[11].binds, ["Gone"]);
+}
+
+#[test]
+fn syntax_the_parser_must_not_choke_on() {
+    let source = "\
+async def fetch(url):\n    async with session() as s:\n        return await s.get(f\"{url!r:>{width}}\")\n\
+match command:\n    case [\"go\", direction]:\n        pass\n    case _:\n        pass\n\
+if (n := len(data)) > 10: big = True\n\
+s = f\"{d[\"key\"]}\"\n\
+def first[T](items: list[T]) -> T:\n    return items[0]\n\
+class Box[T]:\n    item: T\n\
+type Alias = list[int]\n\
+lam = lambda x: x + 1\n\
+@dataclass(frozen=True)\nclass P:\n    x: int = 0\n";
+    let o = outline(source);
+    let names: Vec<Option<&str>> = o.statements.iter().map(Statement::name).collect();
+    assert_eq!(
+        names,
+        [
+            Some("fetch"),
+            None,
+            None,
+            None,
+            Some("first"),
+            Some("Box"),
+            None,
+            None,
+            Some("P")
+        ]
+    );
+    assert!(o.statements[2].binds.contains(&"n".to_string()));
+    assert_eq!(o.statements[8].first_line, 17);
+    assert!(o.unsure.is_none());
+}
+
+#[test]
+fn whitespace_and_comment_changes_run_nothing() {
+    let p = plan(
+        "x = 1\ndef f():\n    return x\n",
+        "x = 1  # one\n\n\ndef f():\n    # hi\n    return x\n",
+    );
+    assert!(p.run.is_empty() && p.bodies.is_empty() && p.delete.is_empty() && p.full.is_none());
+    assert_eq!(p.shifts.len(), 1);
+    assert_eq!(
+        (p.shifts[0].old_first_line, p.shifts[0].new_first_line),
+        (2, 4)
+    );
+    assert_eq!(p.summary(), "nothing to run");
+}
+
+#[test]
+fn a_changed_function_body_is_patched_not_run() {
+    let p = plan(
+        "@deco\ndef f():\n    return 1\nTABLE = 5\n",
+        "@deco\ndef f():\n    return 2\nTABLE = 5\n",
+    );
+    assert!(p.run.is_empty());
+    assert_eq!(p.bodies.len(), 1);
+    assert_eq!(p.bodies[0].name, "f");
+    assert_eq!(p.bodies[0].old_first_line, 1);
+    assert_eq!(
+        (p.bodies[0].def_span.first, p.bodies[0].def_span.last),
+        (2, 3)
+    );
+    assert_eq!(p.summary(), "1 function patched");
+}
+
+#[test]
+fn a_changed_decorator_runs_the_definition() {
+    let p = plan(
+        "@a\ndef f():\n    return 1\n",
+        "@b\ndef f():\n    return 1\n",
+    );
+    assert_eq!(run_lines(&p), [(1, 3)]);
+    assert!(p.bodies.is_empty());
+}
+
+#[test]
+fn dependents_of_a_changed_binding_run_in_order_but_function_bodies_do_not() {
+    let old = "X = 1\ndef f():\n    return X\ndef g(v=X):\n    return v\nY = X + 1\nZ = 3\n";
+    let new = "X = 2\ndef f():\n    return X\ndef g(v=X):\n    return v\nY = X + 1\nZ = 3\n";
+    assert_eq!(run_lines(&plan(old, new)), [(1, 1), (4, 5), (6, 6)]);
+}
+
+#[test]
+fn a_call_to_a_patched_function_runs_again() {
+    let old = "def build():\n    return 1\nTABLE = build()\n";
+    let new = "def build():\n    return 2\nTABLE = build()\n";
+    let p = plan(old, new);
+    assert_eq!(p.bodies.len(), 1);
+    assert_eq!(run_lines(&p), [(3, 3)]);
+}
+
+#[test]
+fn method_bodies_are_patched_and_other_class_changes_run_the_class() {
+    let old = "class C:\n    a = 1\n    def m(self):\n        return 1\n    def n(self):\n        return 1\n";
+    let p = plan(old, "class C:\n    a = 1\n    def m(self):\n        return 2\n    def n(self):\n        return 1\n");
+    assert!(p.run.is_empty());
+    assert_eq!(p.bodies.len(), 1);
+    assert_eq!(
+        (p.bodies[0].class.as_deref(), p.bodies[0].name.as_str()),
+        (Some("C"), "m")
+    );
+    let attr = plan(old, "class C:\n    a = 2\n    def m(self):\n        return 1\n    def n(self):\n        return 1\n");
+    assert_eq!(run_lines(&attr), [(1, 6)]);
+    let field = plan(
+        "@dataclass\nclass P:\n    x: int\n",
+        "@dataclass\nclass P:\n    x: int\n    y: int = 2\n",
+    );
+    assert_eq!(run_lines(&field), [(1, 4)]);
+    let base = plan("class C(A):\n    pass\n", "class C(B):\n    pass\n");
+    assert_eq!(run_lines(&base), [(1, 2)]);
+    let member = plan(
+        "class E(Enum):\n    A = 1\n",
+        "class E(Enum):\n    A = 1\n    B = 2\n",
+    );
+    assert_eq!(run_lines(&member), [(1, 3)]);
+    let removed_method = plan(
+        old,
+        "class C:\n    a = 1\n    def m(self):\n        return 1\n",
+    );
+    assert_eq!(run_lines(&removed_method), [(1, 4)]);
+}
+
+#[test]
+fn removed_definitions_are_deleted_unless_bound_elsewhere() {
+    let p = plan(
+        "def f(): pass\ndef g(): pass\nh = 1\n",
+        "def g(): pass\nf = 2\n",
+    );
+    assert_eq!(p.delete, ["h"]);
+    assert_eq!(run_lines(&p), [(2, 2)]);
+}
+
+#[test]
+fn reading_a_removed_name_runs_again() {
+    let p = plan("A = 1\nB = A\n", "B = A\n");
+    assert_eq!(p.delete, ["A"]);
+    assert_eq!(run_lines(&p), [(1, 1)]);
+}
+
+#[test]
+fn global_exec_and_star_imports_fall_back_to_the_whole_module() {
+    assert!(plan("x = 1\n", "def f():\n    global x\n    x = 2\n")
+        .full
+        .is_some());
+    assert!(plan("x = 1\n", "exec('y = 1')\n").full.is_some());
+    assert!(plan("from m import *\n", "from n import *\n")
+        .full
+        .is_some());
+    assert!(plan("from m import *\nx = 1\n", "from m import *\nx = 2\n")
+        .full
+        .is_none());
+}
+
+#[test]
+fn reordering_statements_that_bind_the_same_name_runs_them() {
+    let p = plan("X = 1\nX = 2\n", "X = 2\nX = 1\n");
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
+    let q = plan("A = 1\nB = 2\n", "B = 2\nA = 1\n");
+    assert!(q.run.is_empty());
+}
+
+#[test]
+fn future_imports_are_listed_for_compilation() {
+    let p = plan(
+        "from __future__ import annotations\nx = 1\n",
+        "from __future__ import annotations\nx = 2\n",
+    );
+    assert_eq!(p.future, [Span { first: 1, last: 1 }]);
+    assert_eq!(run_lines(&p), [(2, 2)]);
+}
