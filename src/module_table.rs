@@ -14,7 +14,11 @@ use rayon::prelude::*;
 use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
-use crate::imports::{scan, Import};
+use std::sync::Arc;
+
+use crate::imports::{scan_lines, Import};
+use crate::lexer::logical_lines;
+use crate::outline::{diff, rerun, Outline, Plan};
 use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
@@ -45,6 +49,8 @@ struct Entry {
     imports: Vec<Import>,
     /// Installed code (the standard library, site-packages) rather than the user's own.
     library: bool,
+    /// The statements of the content the module runs, for the differ.
+    outline: Option<Arc<Outline>>,
 }
 
 impl Entry {
@@ -92,6 +98,13 @@ pub struct Change {
     pub hash: ContentHash,
     pub stat: StatKey,
     pub imports: Vec<Import>,
+    pub outline: Option<Arc<Outline>>,
+}
+
+/// Imports and outline of a source, from one lexing pass.
+fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
+    let lines = logical_lines(bytes);
+    (scan_lines(&lines), Arc::new(Outline::from_lines(&lines)))
 }
 
 /// The module table, in the order modules were first seen.
@@ -163,6 +176,7 @@ impl ModuleTable {
             failed: None,
             imports: Vec::new(),
             library,
+            outline: None,
         };
         self.graph = None;
         self.paths = None;
@@ -202,7 +216,9 @@ impl ModuleTable {
                     // Installed code is scanned once it changes, not up front: only the
                     // user's own modules need their imports from the start.
                     if !entry.library {
-                        entry.imports = scan(&snap.bytes);
+                        let (imports, outline) = analyze(&snap.bytes);
+                        entry.imports = imports;
+                        entry.outline = Some(outline);
                     }
                 }
             });
@@ -232,7 +248,8 @@ impl ModuleTable {
             .paths
             .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
         let selected = paths.select(candidates, entries.len());
-        let reads: Vec<(usize, Snapshot, Option<Vec<Import>>)> = selected
+        type Analysis = (Vec<Import>, Arc<Outline>);
+        let reads: Vec<(usize, Snapshot, Option<Analysis>)> = selected
             .par_iter()
             .map(|&i| (i, &entries[i]))
             .filter(|(_, e)| wanted(e))
@@ -240,27 +257,31 @@ impl ModuleTable {
                 let snap = read_if_moved(e)?;
                 let new_content =
                     e.seen.is_none_or(|s| s.baseline != snap.hash) && e.failed != Some(snap.hash);
-                let imports = new_content.then(|| scan(&snap.bytes));
-                Some((i, snap, imports))
+                let analysis = new_content.then(|| analyze(&snap.bytes));
+                Some((i, snap, analysis))
             })
             .collect();
         let mut changes = Vec::new();
-        for (i, snap, imports) in reads {
+        for (i, snap, analysis) in reads {
             let entry = &mut self.entries[i];
-            match (entry.seen, imports) {
-                (None, imports) => {
+            match (entry.seen, analysis) {
+                (None, analysis) => {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
-                    entry.imports = imports.unwrap_or_default();
+                    if let Some((imports, outline)) = analysis {
+                        entry.imports = imports;
+                        entry.outline = Some(outline);
+                    }
                     self.graph = None;
                 }
                 (Some(seen), None) => entry.seen = Some(Seen::new(snap.stat, seen.baseline)),
-                (Some(_), Some(imports)) => changes.push(Change {
+                (Some(_), Some((imports, outline))) => changes.push(Change {
                     name: entry.name.clone(),
                     path: entry.path.clone(),
                     bytes: snap.bytes,
                     hash: snap.hash,
                     stat: snap.stat,
                     imports,
+                    outline: Some(outline),
                 }),
             }
         }
@@ -272,7 +293,7 @@ impl ModuleTable {
     pub fn current(&self, name: &str) -> Option<Change> {
         let entry = &self.entries[*self.index.get(name)?];
         let snap = Snapshot::read(&entry.path).ok()?;
-        let imports = scan(&snap.bytes);
+        let (imports, outline) = analyze(&snap.bytes);
         Some(Change {
             name: entry.name.clone(),
             path: entry.path.clone(),
@@ -280,7 +301,26 @@ impl ModuleTable {
             hash: snap.hash,
             stat: snap.stat,
             imports,
+            outline: Some(outline),
         })
+    }
+
+    /// How to run again, in module `name` (unchanged), what binds `names` and what
+    /// depends on them; None without an outline (it must run whole).
+    pub fn plan_rerun(&self, name: &str, names: &[String]) -> Option<Plan> {
+        let entry = &self.entries[*self.index.get(name)?];
+        Some(rerun(entry.outline.as_deref()?, names))
+    }
+
+    /// How to bring module `change.name` from the content it runs to `change`'s (and
+    /// re-bind `stale` names): None when there is no outline of what it runs.
+    pub fn plan(&self, change: &Change, stale: &[String]) -> Option<Plan> {
+        let entry = &self.entries[*self.index.get(&change.name)?];
+        Some(diff(
+            entry.outline.as_deref()?,
+            change.outline.as_deref()?,
+            stale,
+        ))
     }
 
     /// The import graph of the tracked modules (built again only after a change).
@@ -312,6 +352,7 @@ impl ModuleTable {
         if let Some(entry) = self.entry_mut(&change.name) {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
+            entry.outline = change.outline.clone();
             if entry.imports != change.imports {
                 entry.imports = change.imports.clone();
                 self.graph = None;

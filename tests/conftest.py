@@ -24,6 +24,7 @@ import importlib
 import itertools
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -125,6 +126,23 @@ def run(shell, code: str, *, allow_error: bool = False):
         if result.error_in_exec is not None:
             raise result.error_in_exec
     return result
+
+
+VERSIONED_EDIT = "1 statement, 1 function patched"
+"""What fastautoreload runs for an edit from ``versioned(a)`` to ``versioned(b)``."""
+
+
+def reloading(name: str, detail: str | None = VERSIONED_EDIT) -> str:
+    """The line ``-p`` prints for a reload of ``name``: IPython's exact words, to which
+    fastautoreload adds what it ran (``detail``) when it did not run the whole module."""
+    if IS_IPYTHON or detail is None:
+        return f"Reloading '{name}'."
+    return f"Reloading '{name}' ({detail})."
+
+
+def without_plan_details(text: str) -> str:
+    """``-p`` output with fastautoreload's "(2 statements, ...)" details removed."""
+    return re.sub(r" \((?:\d+ (?:statement|function|name)s?[^)]*|nothing to run)\)\.", ".", text)
 
 
 def versioned(v) -> str:

@@ -7,7 +7,7 @@ import os
 import sys
 
 import pytest
-from conftest import EXT, unique_name, versioned, write
+from conftest import EXT, reloading, unique_name, versioned, write
 
 jupyter_client = pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
@@ -93,7 +93,7 @@ def test_edit_reloads_in_a_jupyter_kernel(kernel, tmp_path):
     write(path, versioned(2))
     second = _ok(execute(kernel, "f()"))
     assert second["result"] == "2"
-    assert second["stdout"] == f"Reloading '{name}'.\n"
+    assert second["stdout"] == reloading(name) + "\n"
     assert second["stderr"] == ""
 
     third = _ok(execute(kernel, f"({name}.f(), {name}.VALUE)"))

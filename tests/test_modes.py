@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import EXT, magics_of, run, versioned, write
+from conftest import EXT, magics_of, reloading, run, versioned, write
 from IPython.core.error import UsageError
 
 
@@ -171,7 +171,7 @@ def test_print_flag_prints_exact_message(shell, module, capsys, flag):
     capsys.readouterr()
     run(shell, "_far_x = 1")
     out, err = capsys.readouterr()
-    assert out == f"Reloading '{name}'.\n"
+    assert out == reloading(name) + "\n"
     assert err == ""
     assert _f(shell, name) == 2
 
@@ -188,7 +188,7 @@ def test_print_flag_with_now(shell, module, capsys):
     name = _import_then_edit(shell, module)
     capsys.readouterr()
     run(shell, "%autoreload now -p")
-    assert capsys.readouterr().out == f"Reloading '{name}'.\n"
+    assert capsys.readouterr().out == reloading(name) + "\n"
 
 
 # -- -l / --log --------------------------------------------------------------------------------
@@ -201,9 +201,7 @@ def test_log_flag_logs_at_info(shell, module, caplog, capsys, flag):
     capsys.readouterr()
     run(shell, "_far_x = 1")
     records = [r for r in caplog.records if r.name == "autoreload"]
-    assert [(r.levelno, r.getMessage()) for r in records] == [
-        (logging.INFO, f"Reloading '{name}'.")
-    ]
+    assert [(r.levelno, r.getMessage()) for r in records] == [(logging.INFO, reloading(name))]
     assert capsys.readouterr().out == ""  # logging only, no print
     assert _f(shell, name) == 2
 
@@ -215,9 +213,9 @@ def test_print_and_log_together(shell, module, caplog, capsys):
     caplog.clear()
     capsys.readouterr()
     run(shell, "_far_x = 1")
-    assert capsys.readouterr().out == f"Reloading '{name}'.\n"
+    assert capsys.readouterr().out == reloading(name) + "\n"
     messages = [r.getMessage() for r in caplog.records if r.name == "autoreload"]
-    assert messages == [f"Reloading '{name}'."]
+    assert messages == [reloading(name)]
 
 
 # -- flags are reset by a later call that omits them -------------------------------------------

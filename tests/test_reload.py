@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import EXT, run, touch, value, versioned, write
+from conftest import EXT, reloading, run, touch, value, versioned, write
 
 
 # -- functions ---------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def test_unchanged_module_not_reloaded_when_another_changes(shell, make_module, 
     write(changed_path, versioned(2))
     capsys.readouterr()
     run(shell, "pass")
-    assert capsys.readouterr().out == f"Reloading '{changed}'.\n"
+    assert capsys.readouterr().out == reloading(changed) + "\n"
 
 
 def test_silent_cell_does_not_reload(auto, make_module):

@@ -18,30 +18,36 @@ def changed_values(result) -> dict[str, object]:
     return dict(result.previous)
 
 
-def stale_importers(tracker, modname: str, changed: dict[str, object], skip) -> list[str]:
+def stale_importers(tracker, modname: str, changed: dict[str, object], skip) -> dict:
     """Modules that bound, at import time, a name from ``modname`` whose value changed
-    and that still hold the old value: they must run again to compute from the new one.
+    and that still hold the old value, each with the names it bound that way: those
+    statements (and what reads them) must run again to compute from the new values.
 
     Installed code (standard library, site-packages) and skipped modules are left alone.
     """
-    stale = []
+    stale = {}
     for importer, names in tracker.binders_of(modname):
         if importer in skip or tracker.is_library(importer):
             continue
         module = sys.modules.get(importer)
-        if isinstance(module, ModuleType) and _holds_old_value(module.__dict__, names, changed):
-            stale.append(importer)
+        if isinstance(module, ModuleType):
+            held = _old_values_held(module.__dict__, names, changed)
+            if held:
+                stale[importer] = held
     return stale
 
 
-def _holds_old_value(namespace: dict, names: list[tuple[str, str]], changed: dict) -> bool:
+def _old_values_held(namespace: dict, names: list[tuple[str, str]], changed: dict) -> list[str]:
+    """The names in ``namespace`` bound from the reloaded module that still hold an old
+    value (``*`` for a star import that does)."""
+    held = []
     for name, bound_as in names:
         if name == "*":
             if any(namespace.get(n, namespace) is old for n, old in changed.items()):
-                return True
+                held.append("*")
         elif name in changed and namespace.get(bound_as, namespace) is changed[name]:
-            return True
-    return False
+            held.append(bound_as)
+    return held
 
 
 def refresh_user_namespace(

@@ -31,9 +31,6 @@ class AutoreloadMagics(Magics):
         self._reloader.check_all = False
         self._reloader.autoload_obj = False
         self._last_execution_info = None
-        # Whole-module re-execution only (``--full`` / trailing ``-``); kept for the
-        # source differ, which decides per reload when it may do less.
-        self.full_reload = False
 
     @line_magic
     @magic_arguments.magic_arguments()
@@ -148,10 +145,17 @@ class AutoreloadMagics(Magics):
         hides reload failures. Every %autoreload call resets the flags it does not give.
 
         A module is reloaded only when its content changed (a touched or re-saved file
-        is not), from the exact bytes that were read. Functions and classes keep their
-        identity: `from m import f` references, existing instances, isinstance checks
-        and pickling keep working. A reload that fails leaves the module exactly as it
-        was and is retried when the file changes again.
+        is not), from the exact bytes that were read. Only what changed runs again: the
+        changed top-level statements and those that read what they bind; a function or
+        method whose body alone changed is patched without re-running its decorators or
+        class; a comment-only change runs nothing. Module-level side effects (loading a
+        model, opening a connection) are not repeated unless their own line changed.
+        With -p the choice is shown: "Reloading 'm' (1 function patched)." --full, or a
+        trailing '-' on the mode, always runs whole modules ("Reloading 'm'.").
+
+        Functions and classes keep their identity: `from m import f` references,
+        existing instances, isinstance checks and pickling keep working. A reload that
+        fails leaves the module exactly as it was and is retried when the file changes.
         """
         args = magic_arguments.parse_argstring(self.autoreload, line)
         if args.deps is not None:
@@ -161,9 +165,9 @@ class AutoreloadMagics(Magics):
             print(describe_stats(self._reloader))
             return
         mode = args.mode.lower()
-        self.full_reload = args.full or mode.endswith("-")
-        mode = mode.removesuffix("-") or "now"
         reloader = self._reloader
+        reloader.full_reload = args.full or mode.endswith("-")
+        mode = mode.removesuffix("-") or "now"
         reloader._report = _reporter(args.print, args.log)
         reloader.hide_errors = args.hide_errors
         if args.modules and mode != "now":

@@ -68,6 +68,8 @@ class ModuleReloader:
         self.old_objects: dict[tuple[str, str], list[weakref.ref]] = {}
         """(module, name) -> weak references to objects registered by ``superreload``."""
         self.hide_errors = False
+        self.full_reload = False
+        """Re-execute whole modules instead of only what changed (``--full``, ``2-``)."""
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
         self._tracker = _native.Tracker(_library_roots(), poll=_polling_forced())
@@ -139,42 +141,48 @@ class ModuleReloader:
             batch += self._tracker.changed(subs, list(self.skip_modules)) if subs else []
         order = self._tracker.order([c.name for c in batch])
         by_name = {c.name: c for c in batch}
-        return self._reload_batch([by_name[n] for n in order])
+        return self._reload_batch([by_name[n] for n in order], forced=(name,))
 
-    def _reload_batch(self, changes) -> list[str]:
+    def _reload_batch(self, changes, forced: tuple[str, ...] = ()) -> list[str]:
         """Reloads ``changes`` (already in dependency order) and then the modules that
-        bound values from them which changed; returns the names reloaded."""
+        bound values from them which changed; returns the names reloaded. ``forced``
+        modules run whole, as ``importlib.reload`` would run them."""
         pending = {change.name: change for change in changes}
         order = [change.name for change in changes]
-        reasons: dict[str, str] = {}
+        because: dict[str, str] = {}  # modules run only for stale values, and whose
+        stale: dict[str, list[str]] = {}  # names bound from modules reloaded before
         done: list[str] = []
         while order:
             name = order.pop(0)
             change = pending.pop(name)
-            result = self._reload(change, reasons.get(name))
+            result = self._reload(
+                change, stale.get(name, []), because.get(name), whole=name in forced
+            )
             done.append(name)
             if result is None:
                 continue
-            followers = [
-                importer
-                for importer in self._refresh_bindings(name, result)
-                if importer not in pending and importer not in done
-            ]
-            for importer in followers:
-                current = self._tracker.current(importer)
-                if current is not None:
-                    pending[importer] = current
-                    reasons[importer] = name
-            if followers:
-                order = self._tracker.order(order + [f for f in followers if f in pending])
+            added = []
+            for importer, names in self._refresh_bindings(name, result).items():
+                if importer in done:
+                    continue
+                stale.setdefault(importer, []).extend(names)
+                if importer not in pending:
+                    current = self._tracker.current(importer)
+                    if current is not None:
+                        pending[importer] = current
+                        because[importer] = name
+                        added.append(importer)
+            if added:
+                order = self._tracker.order(order + added)
         return done
 
-    def _refresh_bindings(self, modname: str, result) -> list[str]:
+    def _refresh_bindings(self, modname: str, result) -> dict[str, list[str]]:
         """After ``modname`` reloaded: rebinds the user's stale ``from`` imports and
-        returns the modules that must run again because they hold stale values."""
+        returns the modules that must run again because they hold stale values, with the
+        names they hold them under."""
         changed = fresh_bindings.changed_values(result)
         if not changed:
-            return []
+            return {}
         module = sys.modules[modname]
         if self.shell is not None:
             fresh_bindings.refresh_user_namespace(
@@ -182,20 +190,26 @@ class ModuleReloader:
             )
         return fresh_bindings.stale_importers(self._tracker, modname, changed, self.skip_modules)
 
-    def _reload(self, change, because_of: str | None = None):
-        """Reloads one module; returns the native result, or None if it failed."""
+    def _reload(self, change, stale=(), because_of=None, whole: bool = False):
+        """Reloads one module; returns the native result, or None if it failed.
+
+        ``stale`` names were bound from modules reloaded before and hold old values;
+        ``because_of`` names that module when this one runs only for them; ``whole``
+        runs it all."""
         module = sys.modules.get(change.name)
         if module is None:
             return None
-        if because_of is None:
-            self._report(f"Reloading '{change.name}'.")
+        plan = self._plan(change, list(stale), because_of is not None, whole)
+        if because_of is not None:
+            detail = f" (it imports changed values from '{because_of}')"
+        elif plan is not None and plan.full is None:
+            detail = f" ({plan.summary})"
         else:
-            self._report(
-                f"Reloading '{change.name}' (it imports changed values from '{because_of}')."
-            )
+            detail = ""  # the whole module runs, as with IPython's autoreload
+        self._report(f"Reloading '{change.name}'{detail}.")
         start = time.perf_counter()
         try:
-            result = _native.reload_module(module, change.source, change.path)
+            result = _native.reload_module(module, change.source, change.path, plan)
         except Exception:
             self._tracker.fail(change)
             self.failed[change.path] = change.hash
@@ -209,6 +223,14 @@ class ModuleReloader:
         if self.autoload_obj and self.shell is not None:
             self._push_to_user_ns(module, result.rebound)
         return result
+
+    def _plan(self, change, stale: list[str], unchanged: bool, whole: bool):
+        """What to run: None for the whole module."""
+        if whole or self.full_reload:
+            return None
+        if unchanged:
+            return self._tracker.plan_rerun(change.name, stale)
+        return self._tracker.plan(change, stale)
 
     def _report_notes(self) -> None:
         """How changes are detected, when that changes (a fallback to polling), said once

@@ -6,6 +6,7 @@
 
 mod heap;
 mod modules_snapshot;
+mod partial;
 mod patch;
 mod reexec;
 mod tracker;
@@ -55,6 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::Tracker>()?;
     m.add_class::<tracker::Change>()?;
     m.add_class::<reexec::ReloadResult>()?;
+    m.add_class::<partial::ReloadPlan>()?;
     m.add_function(wrap_pyfunction!(reexec::reload_module, m)?)?;
     m.add_function(wrap_pyfunction!(patch::update_object, m)?)?;
     m.add_function(wrap_pyfunction!(source_path, m)?)?;

@@ -3,7 +3,9 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyModule};
 
-use super::{heap, patch};
+use super::heap;
+use super::partial::{self, Fallback, ReloadPlan};
+use super::patch::{self, Outcome};
 
 /// Keys kept across a re-execution: what the import system set up, which the module's
 /// code does not recreate.
@@ -33,28 +35,60 @@ pub struct ReloadResult {
     /// One line per thing that could not be carried over, for the user to read.
     #[pyo3(get)]
     warnings: Vec<String>,
+    /// What ran: "whole module", or the plan's summary ("2 statements, ...").
+    #[pyo3(get)]
+    summary: String,
 }
 
 /// Reloads `module` from `source` (the exact bytes read from `path`).
 ///
-/// The code is compiled and run in the module's own namespace, so functions defined
-/// there keep the same globals. If compiling or running raises, the namespace is put
-/// back exactly as it was and the exception propagates. Otherwise the functions and
-/// classes that existed before are patched to behave as the new ones and stay what the
-/// module's names point to.
+/// With a `plan` (from `Tracker.plan`), only what changed runs: changed statements,
+/// patched function bodies. Without one, or when the plan says so, the whole module
+/// is compiled and run in its own namespace, so functions defined there keep the same
+/// globals. If compiling or running raises, the namespace is put back exactly as it
+/// was and the exception propagates. Otherwise the functions and classes that existed
+/// before are patched to behave as the new ones and stay what the module's names
+/// point to.
 #[pyfunction]
+#[pyo3(signature = (module, source, path, plan = None))]
 pub fn reload_module(
     py: Python<'_>,
     module: &Bound<'_, PyModule>,
     source: &Bound<'_, PyBytes>,
     path: &str,
+    plan: Option<PyRef<'_, ReloadPlan>>,
 ) -> PyResult<ReloadResult> {
-    let builtins = py.import("builtins")?;
-    let code = builtins
+    let namespace = module.dict();
+    let before = namespace.copy()?;
+    let mut whole = None;
+    if let Some(plan) = plan.as_ref().filter(|p| p.plan.full.is_none()) {
+        let outcome = partial::run_plan(py, module, source, path, &plan.plan, &before);
+        refresh_linecache(py, path)?;
+        match outcome? {
+            Ok(outcome) => return result(py, outcome, &before, plan.plan.summary()),
+            Err(Fallback(reason)) => whole = Some(reason),
+        }
+    }
+    let outcome = reload_whole(py, module, source, path, &before)?;
+    let summary = whole.map_or_else(
+        || "whole module".to_owned(),
+        |r| format!("whole module: {r}"),
+    );
+    result(py, outcome, &before, summary)
+}
+
+fn reload_whole<'py>(
+    py: Python<'py>,
+    module: &Bound<'py, PyModule>,
+    source: &Bound<'py, PyBytes>,
+    path: &str,
+    before: &Bound<'py, PyDict>,
+) -> PyResult<Outcome> {
+    let code = py
+        .import("builtins")?
         .getattr("compile")?
         .call1((source, path, "exec", 0, true))?;
     let namespace = module.dict();
-    let before = namespace.copy()?;
     let run = heap::with_young_objects(py, || execute(py, &code, &namespace))?;
     refresh_linecache(py, path)?;
     let young = match run {
@@ -66,8 +100,16 @@ pub fn reload_module(
         }
     };
     let name: String = module.name()?.extract()?;
-    keep_submodules(py, &name, &before, &namespace)?;
-    let outcome = patch::adopt_namespace(py, &name, &before, &namespace, young)?;
+    keep_submodules(py, &name, before, &namespace)?;
+    patch::adopt_namespace(py, &name, before, &namespace, young)
+}
+
+fn result(
+    py: Python<'_>,
+    outcome: Outcome,
+    before: &Bound<'_, PyDict>,
+    summary: String,
+) -> PyResult<ReloadResult> {
     let previous = PyDict::new(py);
     for name in &outcome.rebound {
         if let Some(value) = before.get_item(name)? {
@@ -79,6 +121,7 @@ pub fn reload_module(
         rebound: outcome.rebound,
         patched: outcome.patched,
         warnings: outcome.warnings,
+        summary,
     })
 }
 

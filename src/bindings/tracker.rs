@@ -13,6 +13,7 @@ use crate::module_table::{self, ModuleTable};
 
 use super::module_source;
 use super::modules_snapshot::ModulesSnapshot;
+use super::partial::ReloadPlan;
 
 /// Follows the modules of `sys.modules` and tells which ones changed on disk.
 #[pyclass(module = "fastautoreload._native")]
@@ -146,6 +147,24 @@ impl Tracker {
     fn current(&self, py: Python<'_>, name: &str) -> Option<Change> {
         let table = &self.table;
         py.detach(|| table.current(name)).map(|c| to_python(py, c))
+    }
+
+    /// How to reload `change` running only what changed (and the statements binding
+    /// `stale` names, imports of values that changed elsewhere), or None when there is
+    /// nothing to compare with (the module then runs whole).
+    #[pyo3(signature = (change, stale = Vec::new()))]
+    fn plan(&self, change: &Change, stale: Vec<String>) -> Option<ReloadPlan> {
+        self.table
+            .plan(&change.inner, &stale)
+            .map(|plan| ReloadPlan { plan })
+    }
+
+    /// How to run again, in unchanged module `name`, the statements binding `names`
+    /// (imports of values that changed) and what reads them.
+    fn plan_rerun(&self, name: &str, names: Vec<String>) -> Option<ReloadPlan> {
+        self.table
+            .plan_rerun(name, &names)
+            .map(|plan| ReloadPlan { plan })
     }
 
     /// `names` in reload order: dependencies first, import cycles in import order.

@@ -29,6 +29,8 @@ pub struct BodyPatch {
     pub name: String,
     /// Where the old statement started (its `co_firstlineno`, decorators included).
     pub old_first_line: u32,
+    /// Where the new statement starts, decorators included.
+    pub first_line: u32,
     /// The new definition from its `def` line on (decorators left out).
     pub def_span: Span,
 }
@@ -95,6 +97,38 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// Plans re-running, in a module whose source did not change, the statements that bind
+/// `names` (imports whose source module gave those names new values) and everything
+/// that reads what they bind, in source order.
+pub fn rerun(outline: &Outline, names: &[String]) -> Plan {
+    if let Some(reason) = &outline.unsure {
+        return Plan::full(reason.clone());
+    }
+    let mut bound: AHashSet<&str> = AHashSet::new();
+    let mut plan = Plan::default();
+    for statement in &outline.statements {
+        let seed = statement.binds.iter().any(|b| names.contains(b));
+        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()));
+        if seed || stale {
+            if statement.star_import {
+                return Plan::full("a `from ... import *` must run again");
+            }
+            bound.extend(statement.binds.iter().map(String::as_str));
+            plan.run.push(Span {
+                first: statement.first_line,
+                last: statement.last_line,
+            });
+        }
+        if statement.future_import {
+            plan.future.push(Span {
+                first: statement.first_line,
+                last: statement.last_line,
+            });
+        }
+    }
+    plan
+}
+
 /// What happens to one statement of the new source.
 #[derive(Debug)]
 enum Action {
@@ -105,8 +139,9 @@ enum Action {
     Run,
 }
 
-/// Plans how to go from the module that ran `old` to `new`.
-pub fn diff(old: &Outline, new: &Outline) -> Plan {
+/// Plans how to go from the module that ran `old` to `new`. Statements binding a name
+/// in `stale` (imports of values that changed in another module) run again too.
+pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
     if let Some(reason) = new.unsure.as_ref().or(old.unsure.as_ref()) {
         return Plan::full(reason.clone());
     }
@@ -125,7 +160,8 @@ pub fn diff(old: &Outline, new: &Outline) -> Plan {
         .collect();
     let mut plan = Plan::default();
     for (statement, action) in new.statements.iter().zip(actions) {
-        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()));
+        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()))
+            || statement.binds.iter().any(|b| stale.contains(b));
         match action {
             Action::Keep(i) if !stale => {
                 plan.shifts
@@ -228,6 +264,7 @@ fn body_patch(old: &Statement, new: &Statement, class: Option<&str>) -> Option<P
                 class: class.map(str::to_owned),
                 name: name.clone(),
                 old_first_line: old.first_line,
+                first_line: new.first_line,
                 def_span: Span {
                     first: *def_line,
                     last: new.last_line,

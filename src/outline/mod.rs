@@ -6,7 +6,7 @@
 mod diff;
 mod names;
 
-pub use diff::{diff, BodyPatch, Plan, Shift, Span};
+pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};
 
 use crate::fingerprint::ContentHash;
 use crate::lexer::{logical_lines, Line, Token};

@@ -5,7 +5,7 @@ fn outline(source: &str) -> Outline {
 }
 
 fn plan(old: &str, new: &str) -> Plan {
-    diff(&outline(old), &outline(new))
+    diff(&outline(old), &outline(new), &[])
 }
 
 fn run_lines(plan: &Plan) -> Vec<(u32, u32)> {
@@ -248,4 +248,20 @@ fn future_imports_are_listed_for_compilation() {
     );
     assert_eq!(p.future, [Span { first: 1, last: 1 }]);
     assert_eq!(run_lines(&p), [(2, 2)]);
+}
+
+#[test]
+fn rerun_runs_the_binding_imports_and_what_reads_them() {
+    let o = outline("from config import BATCH, OTHER\nDOUBLE = BATCH * 2\ndef get():\n    return BATCH\nUNRELATED = 1\n");
+    let p = rerun(&o, &["BATCH".to_string()]);
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
+    assert!(p.bodies.is_empty() && p.delete.is_empty());
+}
+
+#[test]
+fn stale_imports_run_again_with_the_changes() {
+    let old = "from lib import VALUE\nRESULT = VALUE + 1\nOTHER = 2\n";
+    let new = "from lib import VALUE\nRESULT = VALUE + 100\nOTHER = 2\n";
+    let p = diff(&outline(old), &outline(new), &["VALUE".to_string()]);
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
 }

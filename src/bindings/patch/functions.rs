@@ -20,7 +20,7 @@ const COPIED_ATTRS: [&str; 5] = [
 
 impl<'py> Canon<'py> {
     /// Gives `old` the code, closure, defaults, annotations, doc and dict of `new`.
-    pub(super) fn patch_function(
+    pub(crate) fn patch_function(
         &mut self,
         old: &Bound<'py, PyAny>,
         new: &Bound<'py, PyAny>,

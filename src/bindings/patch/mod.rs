@@ -40,49 +40,75 @@ pub fn adopt_namespace<'py>(
     young: Young,
 ) -> PyResult<Outcome> {
     let mut canon = Canon::new(py, module_name)?;
-    let mut pairs = Vec::new();
-    let mut classes = Vec::new();
-    for (name, new) in namespace.iter() {
-        let Some(old) = before.get_item(&name)? else {
-            continue;
-        };
-        if old.is(&new) || canon.canonical(&new).is_some() {
-            continue;
-        }
-        if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
-            if canon.same_definition(&old, &new)? {
-                canon.pair(&new, &old);
-                classes.push((old_class.clone(), new_class.clone()));
+    canon.adopt(before, namespace)?;
+    canon.finish(py, young, changed_names(before, namespace)?)
+}
+
+impl<'py> Canon<'py> {
+    /// Pairs each name's new value with the old one and patches the old one from it;
+    /// the names then point at the old objects again.
+    pub(crate) fn adopt(
+        &mut self,
+        before: &Bound<'py, PyDict>,
+        namespace: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
+        let mut pairs = Vec::new();
+        let mut classes = Vec::new();
+        for (name, new) in namespace.iter() {
+            let Some(old) = before.get_item(&name)? else {
+                continue;
+            };
+            if old.is(&new) || self.canonical(&new).is_some() {
+                continue;
             }
-        } else if canon.pairs_as_callable(&old, &new)? {
-            canon.pair(&new, &old);
-            pairs.push((old, new));
+            if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
+                if self.same_definition(&old, &new)? {
+                    self.pair(&new, &old);
+                    classes.push((old_class.clone(), new_class.clone()));
+                }
+            } else if self.pairs_as_callable(&old, &new)? {
+                self.pair(&new, &old);
+                pairs.push((old, new));
+            }
+        }
+        // Decide which classes stay before patching anything, so that a closure
+        // retargeted to a canonical class never points at one about to be replaced.
+        let mut in_place = Vec::new();
+        for (old, new) in classes {
+            match self.class_obstacle(&old, &new)? {
+                None => in_place.push((old, new)),
+                Some(obstacle) => self.replace(old, new, obstacle),
+            }
+        }
+        // A failure to patch one object is reported and leaves the others to be
+        // patched: the module's new code already ran, so stopping halfway helps no one.
+        for (old, new) in &pairs {
+            if let Err(err) = self.patch_callable(old, new) {
+                self.warn_object(old, &err);
+            }
+        }
+        for (old, new) in &in_place {
+            if let Err(err) = self.patch_class(old, new) {
+                self.warn_object(old, &err);
+            }
+        }
+        self.rebind(namespace)
+    }
+}
+
+/// The names whose value is not the object `before` held under them.
+pub fn changed_names(
+    before: &Bound<'_, PyDict>,
+    namespace: &Bound<'_, PyDict>,
+) -> PyResult<Vec<String>> {
+    let mut names = Vec::new();
+    for (name, value) in namespace.iter() {
+        let same = before.get_item(&name)?.is_some_and(|old| old.is(&value));
+        if !same {
+            names.push(name.extract()?);
         }
     }
-    // Decide which classes stay before patching anything, so that a closure retargeted
-    // to a canonical class never points at one that is about to be replaced.
-    let mut in_place = Vec::new();
-    for (old, new) in classes {
-        match canon.class_obstacle(&old, &new)? {
-            None => in_place.push((old, new)),
-            Some(obstacle) => canon.replace(old, new, obstacle),
-        }
-    }
-    // A failure to patch one object is reported and leaves the others to be patched:
-    // the module's new code already ran, so stopping halfway would help no one.
-    for (old, new) in &pairs {
-        if let Err(err) = canon.patch_callable(old, new) {
-            canon.warn_object(old, &err);
-        }
-    }
-    for (old, new) in &in_place {
-        if let Err(err) = canon.patch_class(old, new) {
-            canon.warn_object(old, &err);
-        }
-    }
-    canon.rebind(namespace)?;
-    let rebound = changed_names(before, namespace)?;
-    canon.finish(py, young, rebound)
+    Ok(names)
 }
 
 /// `update_object(old, new)`: patch `old` (a function, wrapper or class) to behave as
@@ -118,22 +144,8 @@ pub fn update_object(
     Ok(true)
 }
 
-fn changed_names(
-    before: &Bound<'_, PyDict>,
-    namespace: &Bound<'_, PyDict>,
-) -> PyResult<Vec<String>> {
-    let mut names = Vec::new();
-    for (name, value) in namespace.iter() {
-        let same = before.get_item(&name)?.is_some_and(|old| old.is(&value));
-        if !same {
-            names.push(name.extract()?);
-        }
-    }
-    Ok(names)
-}
-
 /// The state of one reload: which new object stands for which old one.
-pub(super) struct Canon<'py> {
+pub(crate) struct Canon<'py> {
     py: Python<'py>,
     module_name: String,
     /// New object (by address) -> the old object that stays canonical.
@@ -174,7 +186,7 @@ impl<'py> Kinds<'py> {
 }
 
 impl<'py> Canon<'py> {
-    fn new(py: Python<'py>, module_name: &str) -> PyResult<Canon<'py>> {
+    pub(crate) fn new(py: Python<'py>, module_name: &str) -> PyResult<Canon<'py>> {
         Ok(Canon {
             py,
             module_name: module_name.to_owned(),
@@ -186,7 +198,7 @@ impl<'py> Canon<'py> {
         })
     }
 
-    fn pair(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
+    pub(crate) fn pair(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
         self.old_of.insert(new.as_ptr() as usize, old.clone());
     }
 
@@ -273,7 +285,12 @@ impl<'py> Canon<'py> {
     }
 
     /// Runs the heap repairs and collects the warnings.
-    fn finish(self, py: Python<'py>, young: Young, rebound: Vec<String>) -> PyResult<Outcome> {
+    pub(crate) fn finish(
+        self,
+        py: Python<'py>,
+        young: Young,
+        rebound: Vec<String>,
+    ) -> PyResult<Outcome> {
         let mut warnings = self.warnings;
         warnings.extend(self.heap.run(py, young)?);
         Ok(Outcome {

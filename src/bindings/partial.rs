@@ -1,0 +1,398 @@
+//! Running only what a plan says: changed statements, patched function bodies, removed
+//! names, moved line numbers. All new code is compiled from the real file's lines (blank
+//! lines pad each fragment to its place), so tracebacks and debuggers show real lines.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyModule, PyTuple};
+
+use super::heap;
+use super::patch::{changed_names, Canon, Outcome};
+use crate::outline::{BodyPatch, Plan, Shift, Span};
+
+/// A plan, as Python holds it between planning and reloading.
+#[pyclass(module = "fastautoreload._native", frozen)]
+pub struct ReloadPlan {
+    pub(crate) plan: Plan,
+}
+
+#[pymethods]
+impl ReloadPlan {
+    /// What the plan does, e.g. `2 statements, 1 function patched`.
+    #[getter]
+    fn summary(&self) -> String {
+        self.plan.summary()
+    }
+
+    /// Why the whole module runs again, if it does.
+    #[getter]
+    fn full(&self) -> Option<String> {
+        self.plan.full.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<ReloadPlan {}>", self.plan.summary())
+    }
+}
+
+/// A function body that is about to be patched: where the old function is, and what
+/// it was, to put it back if the reload fails.
+struct Located<'py> {
+    patch: &'py BodyPatch,
+    old: Bound<'py, PyAny>,
+    saved: FunctionState<'py>,
+    code: Bound<'py, PyAny>,
+}
+
+/// Why a plan could not be carried out as planned (the caller runs the whole module).
+pub struct Fallback(pub String);
+
+/// Carries out `plan` on `module`, whose new source is `source`. Errors from the user's
+/// code propagate with the namespace and patched functions restored; `Ok(Err(..))` says
+/// the plan cannot be followed (a function to patch was not found) and nothing changed.
+pub fn run_plan<'py>(
+    py: Python<'py>,
+    module: &Bound<'py, PyModule>,
+    source: &Bound<'py, PyBytes>,
+    path: &str,
+    plan: &'py Plan,
+    before: &Bound<'py, PyDict>,
+) -> PyResult<Result<Outcome, Fallback>> {
+    let Ok(text) = std::str::from_utf8(source.as_bytes()) else {
+        return Ok(Err(Fallback("the source is not UTF-8".into())));
+    };
+    let lines = line_starts(text);
+    let namespace = module.dict();
+    let name: String = module.name()?.extract()?;
+    // Compile everything first: a syntax error changes nothing.
+    let run_code = if plan.run.is_empty() {
+        None
+    } else {
+        let spans: Vec<Span> = plan.future.iter().chain(&plan.run).copied().collect();
+        Some(compile(py, &fragment(text, &lines, &spans), path)?)
+    };
+    let mut located = Vec::new();
+    for patch in &plan.bodies {
+        let code = compile(py, &body_fragment(text, &lines, patch), path)?;
+        let Some(old) = find_function(
+            &namespace,
+            patch.class.as_deref(),
+            &patch.name,
+            patch.old_first_line,
+        )?
+        else {
+            return Ok(Err(Fallback(format!(
+                "function {} was not found",
+                patch.name
+            ))));
+        };
+        let saved = FunctionState::capture(&old)?;
+        located.push(Located {
+            patch,
+            old,
+            saved,
+            code,
+        });
+    }
+    let mut canon = Canon::new(py, &name)?;
+    let result = heap::with_young_objects(py, || {
+        patch_bodies(py, &namespace, &mut canon, &located)?;
+        if let Some(code) = &run_code {
+            py.import("builtins")?
+                .getattr("exec")?
+                .call1((code, &namespace))?;
+        }
+        Ok(())
+    })?;
+    let young = match result {
+        Ok(young) => young,
+        Err(err) => {
+            namespace.clear();
+            namespace.update(before.as_mapping())?;
+            for l in &located {
+                l.saved.restore(&l.old)?;
+            }
+            return Err(err);
+        }
+    };
+    for gone in &plan.delete {
+        if namespace.contains(gone)? {
+            namespace.del_item(gone)?;
+        }
+    }
+    canon.adopt(before, &namespace)?;
+    shift_lines(py, &namespace, &plan.shifts)?;
+    let rebound = changed_names(before, &namespace)?;
+    Ok(Ok(canon.finish(py, young, rebound)?))
+}
+
+/// Runs each patched function's new definition on its own and patches the old function
+/// from it. A method is defined inside a class of the same name (for name mangling and
+/// `super()`), whose `__class__` cell is then pointed at the real class.
+fn patch_bodies<'py>(
+    py: Python<'py>,
+    namespace: &Bound<'py, PyDict>,
+    canon: &mut Canon<'py>,
+    located: &[Located<'py>],
+) -> PyResult<()> {
+    let exec = py.import("builtins")?.getattr("exec")?;
+    for l in located {
+        let scratch = PyDict::new(py);
+        exec.call1((&l.code, namespace, &scratch))?;
+        let new = match &l.patch.class {
+            Some(class) => {
+                let synthetic = scratch.get_item(class)?.ok_or_else(|| missing(class))?;
+                if let Some(real) = namespace.get_item(class)? {
+                    canon.pair(&synthetic, &real);
+                }
+                synthetic.getattr("__dict__")?.get_item(&l.patch.name)?
+            }
+            None => scratch
+                .get_item(&l.patch.name)?
+                .ok_or_else(|| missing(&l.patch.name))?,
+        };
+        canon.pair(&new, &l.old);
+        canon.patch_function(&l.old, &new)?;
+        clear_caches(namespace, l.patch)?;
+    }
+    Ok(())
+}
+
+/// A cache in front of a patched function (`lru_cache`, `cache`) holds results of the
+/// old code: clear it.
+fn clear_caches(namespace: &Bound<'_, PyDict>, patch: &BodyPatch) -> PyResult<()> {
+    let root = match &patch.class {
+        Some(class) => namespace
+            .get_item(class)?
+            .and_then(|c| c.getattr("__dict__").ok()?.get_item(&patch.name).ok()),
+        None => namespace.get_item(&patch.name)?,
+    };
+    let mut item = root;
+    for _ in 0..8 {
+        let Some(current) = item else { break };
+        if let Ok(clear) = current.getattr("cache_clear") {
+            clear.call0()?;
+        }
+        item = current
+            .getattr("__wrapped__")
+            .ok()
+            .or_else(|| current.getattr("__func__").ok());
+    }
+    Ok(())
+}
+
+fn missing(name: &str) -> PyErr {
+    PyRuntimeError::new_err(format!(
+        "fastautoreload: {name} was not defined by its own source"
+    ))
+}
+
+fn compile<'py>(py: Python<'py>, text: &str, path: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("builtins")?
+        .getattr("compile")?
+        .call1((text, path, "exec", 0, true))
+}
+
+/// Byte offsets where each line starts (line 1 at index 0), plus the end.
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    starts.push(text.len());
+    starts
+}
+
+/// The lines of `spans`, each at its own line number (blank lines in between).
+fn fragment(text: &str, starts: &[usize], spans: &[Span]) -> String {
+    let mut out = String::new();
+    let mut line = 1u32;
+    for span in spans {
+        let first = span.first.max(line);
+        out.extend(std::iter::repeat_n('\n', (first - line) as usize));
+        push_lines(&mut out, text, starts, first, span.last);
+        line = span.last + 1;
+    }
+    out
+}
+
+/// A patched function's definition at its own lines. Its decorators are not run: they
+/// become one identity decorator on the first decorator's line, so the new code starts
+/// on the same line as a fresh import's would. A method sits in a `class <name>:` line
+/// just above.
+fn body_fragment(text: &str, starts: &[usize], patch: &BodyPatch) -> String {
+    let def = patch.def_span;
+    let mut out = String::new();
+    let first = patch.first_line;
+    let indent: String = text[starts[(def.first - 1) as usize]..]
+        .chars()
+        .take_while(|c| c.is_whitespace() && *c != '\n')
+        .collect();
+    if let Some(class) = &patch.class {
+        out.extend(std::iter::repeat_n('\n', (first - 2) as usize));
+        out.push_str(&format!("class {class}:\n"));
+    } else {
+        out.extend(std::iter::repeat_n('\n', (first - 1) as usize));
+    }
+    if first < def.first {
+        out.push_str(&format!("{indent}@(lambda function: function)\n"));
+        out.extend(std::iter::repeat_n('\n', (def.first - first - 1) as usize));
+    }
+    push_lines(&mut out, text, starts, def.first, def.last);
+    out
+}
+
+fn push_lines(out: &mut String, text: &str, starts: &[usize], first: u32, last: u32) {
+    let start = starts[(first - 1) as usize];
+    let end = starts[(last as usize).min(starts.len() - 1)];
+    out.push_str(&text[start..end]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+/// The function object that the statement starting at `first_line` made: reached from
+/// the module (or class) name, through classmethods, properties, `__wrapped__` and
+/// decorator closures.
+fn find_function<'py>(
+    namespace: &Bound<'py, PyDict>,
+    class: Option<&str>,
+    name: &str,
+    first_line: u32,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let root = match class {
+        Some(class) => match namespace.get_item(class)? {
+            Some(class) => class.getattr("__dict__")?.get_item(name).ok(),
+            None => None,
+        },
+        None => namespace.get_item(name)?,
+    };
+    let Some(root) = root else { return Ok(None) };
+    let mut pending = vec![(root, 0)];
+    let mut seen = 0;
+    while let Some((item, depth)) = pending.pop() {
+        seen += 1;
+        if seen > 64 {
+            break;
+        }
+        if let Ok(code) = item.getattr("__code__") {
+            let line: u32 = code.getattr("co_firstlineno")?.extract()?;
+            let code_name: String = code.getattr("co_name")?.extract()?;
+            if line == first_line
+                && code_name == name
+                && item.is_instance_of::<pyo3::types::PyFunction>()
+            {
+                return Ok(Some(item));
+            }
+        }
+        if depth >= 4 {
+            continue;
+        }
+        for attr in ["__func__", "fget", "fset", "fdel", "__wrapped__"] {
+            if let Ok(inner) = item.getattr(attr) {
+                if !inner.is_none() {
+                    pending.push((inner, depth + 1));
+                }
+            }
+        }
+        if let Ok(cells) = item
+            .getattr("__closure__")
+            .and_then(|c| Ok(c.cast_into::<PyTuple>()?))
+        {
+            for cell in cells.iter() {
+                if let Ok(content) = cell.getattr("cell_contents") {
+                    pending.push((content, depth + 1));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What patching changes on a function, to undo it.
+struct FunctionState<'py> {
+    closure: Bound<'py, PyAny>,
+    attrs: Vec<(&'static str, Bound<'py, PyAny>)>,
+}
+
+const SAVED_ATTRS: [&str; 6] = [
+    "__code__",
+    "__defaults__",
+    "__kwdefaults__",
+    "__dict__",
+    "__annotations__",
+    "__doc__",
+];
+
+impl<'py> FunctionState<'py> {
+    fn capture(function: &Bound<'py, PyAny>) -> PyResult<FunctionState<'py>> {
+        let mut attrs = Vec::new();
+        for attr in SAVED_ATTRS {
+            attrs.push((attr, function.getattr(attr)?));
+        }
+        Ok(FunctionState {
+            closure: function.getattr("__closure__")?,
+            attrs,
+        })
+    }
+
+    fn restore(&self, function: &Bound<'py, PyAny>) -> PyResult<()> {
+        heap::set_closure(function, &self.closure)?;
+        for (attr, value) in &self.attrs {
+            function.setattr(*attr, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Gives unchanged functions (and classes' methods) that moved their new line numbers.
+fn shift_lines(py: Python<'_>, namespace: &Bound<'_, PyDict>, shifts: &[Shift]) -> PyResult<()> {
+    for shift in shifts {
+        let delta = i64::from(shift.new_first_line) - i64::from(shift.old_first_line);
+        if shift.class.is_none() {
+            if let Some(class) = namespace.get_item(&shift.name)? {
+                if class.hasattr("__firstlineno__")?
+                    && class.is_instance_of::<pyo3::types::PyType>()
+                {
+                    class.setattr("__firstlineno__", shift.new_first_line)?;
+                    continue;
+                }
+            }
+        }
+        let found = find_function(
+            namespace,
+            shift.class.as_deref(),
+            &shift.name,
+            shift.old_first_line,
+        )?;
+        if let Some(function) = found {
+            let code = shifted(py, &function.getattr("__code__")?, delta)?;
+            function.setattr("__code__", code)?;
+        }
+    }
+    Ok(())
+}
+
+/// `code` with every line number moved by `delta`, nested code included.
+fn shifted<'py>(
+    py: Python<'py>,
+    code: &Bound<'py, PyAny>,
+    delta: i64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let code_type = code.get_type();
+    let consts: Vec<Bound<'py, PyAny>> = code
+        .getattr("co_consts")?
+        .try_iter()?
+        .map(|c| {
+            let c = c?;
+            if c.get_type().is(&code_type) {
+                shifted(py, &c, delta)
+            } else {
+                Ok(c)
+            }
+        })
+        .collect::<PyResult<_>>()?;
+    let first: i64 = code.getattr("co_firstlineno")?.extract()?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("co_firstlineno", first + delta)?;
+    kwargs.set_item("co_consts", PyTuple::new(py, consts)?)?;
+    code.call_method("replace", (), Some(&kwargs))
+}
