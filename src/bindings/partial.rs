@@ -41,7 +41,6 @@ struct Located<'py> {
     patch: &'py BodyPatch,
     old: Bound<'py, PyAny>,
     saved: FunctionState<'py>,
-    code: Bound<'py, PyAny>,
 }
 
 /// Why a plan could not be carried out as planned (the caller runs the whole module).
@@ -71,9 +70,19 @@ pub fn run_plan<'py>(
         let spans: Vec<Span> = plan.future.iter().chain(&plan.run).copied().collect();
         Some(compile(py, &fragment(text, &lines, &spans), path)?)
     };
+    // All patched bodies compile together: CPython's compile has a fixed cost far above
+    // that of a small function.
+    let bodies_code = if plan.bodies.is_empty() {
+        None
+    } else {
+        Some(compile(
+            py,
+            &bodies_fragment(text, &lines, &plan.bodies),
+            path,
+        )?)
+    };
     let mut located = Vec::new();
     for patch in &plan.bodies {
-        let code = compile(py, &body_fragment(text, &lines, patch), path)?;
         let Some(old) = find_function(
             &namespace,
             patch.class.as_deref(),
@@ -87,16 +96,13 @@ pub fn run_plan<'py>(
             ))));
         };
         let saved = FunctionState::capture(&old)?;
-        located.push(Located {
-            patch,
-            old,
-            saved,
-            code,
-        });
+        located.push(Located { patch, old, saved });
     }
     let mut canon = Canon::new(py, &name)?;
     let result = heap::with_young_objects(py, || {
-        patch_bodies(py, &namespace, &mut canon, &located)?;
+        if let Some(code) = &bodies_code {
+            patch_bodies(py, code, &namespace, &mut canon, &located)?;
+        }
         if let Some(code) = &run_code {
             py.import("builtins")?
                 .getattr("exec")?
@@ -131,14 +137,16 @@ pub fn run_plan<'py>(
 /// `super()`), whose `__class__` cell is then pointed at the real class.
 fn patch_bodies<'py>(
     py: Python<'py>,
+    code: &Bound<'py, PyAny>,
     namespace: &Bound<'py, PyDict>,
     canon: &mut Canon<'py>,
     located: &[Located<'py>],
 ) -> PyResult<()> {
-    let exec = py.import("builtins")?.getattr("exec")?;
+    let scratch = PyDict::new(py);
+    py.import("builtins")?
+        .getattr("exec")?
+        .call1((code, namespace, &scratch))?;
     for l in located {
-        let scratch = PyDict::new(py);
-        exec.call1((&l.code, namespace, &scratch))?;
         let new = match &l.patch.class {
             Some(class) => {
                 let synthetic = scratch.get_item(class)?.ok_or_else(|| missing(class))?;
@@ -214,30 +222,49 @@ fn fragment(text: &str, starts: &[usize], spans: &[Span]) -> String {
     out
 }
 
-/// A patched function's definition at its own lines. Its decorators are not run: they
-/// become one identity decorator on the first decorator's line, so the new code starts
-/// on the same line as a fresh import's would. A method sits in a `class <name>:` line
-/// just above.
-fn body_fragment(text: &str, starts: &[usize], patch: &BodyPatch) -> String {
-    let def = patch.def_span;
+/// The patched functions' definitions, each at its own lines. Their decorators are not
+/// run: they become one identity decorator on the first decorator's line, so the new
+/// code starts on the same line as a fresh import's would. Methods sit in a
+/// `class <name>:` line just above the first patched method of that class.
+fn bodies_fragment(text: &str, starts: &[usize], bodies: &[BodyPatch]) -> String {
     let mut out = String::new();
-    let first = patch.first_line;
-    let indent: String = text[starts[(def.first - 1) as usize]..]
-        .chars()
-        .take_while(|c| c.is_whitespace() && *c != '\n')
-        .collect();
-    if let Some(class) = &patch.class {
-        out.extend(std::iter::repeat_n('\n', (first - 2) as usize));
-        out.push_str(&format!("class {class}:\n"));
-    } else {
-        out.extend(std::iter::repeat_n('\n', (first - 1) as usize));
+    let mut line = 1u32;
+    let mut open_class: Option<&str> = None;
+    for patch in bodies {
+        let def = patch.def_span;
+        let first = patch.first_line;
+        match patch.class.as_deref() {
+            Some(class) if open_class != Some(class) => {
+                pad_to(&mut out, &mut line, first - 1);
+                out.push_str(&format!("class {class}:\n"));
+                line += 1;
+                open_class = Some(class);
+            }
+            Some(_) => {}
+            None => open_class = None,
+        }
+        pad_to(&mut out, &mut line, first);
+        if first < def.first {
+            let indent: String = text[starts[(def.first - 1) as usize]..]
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            out.push_str(&format!("{indent}@(lambda function: function)\n"));
+            line += 1;
+            pad_to(&mut out, &mut line, def.first);
+        }
+        push_lines(&mut out, text, starts, def.first, def.last);
+        line = def.last + 1;
     }
-    if first < def.first {
-        out.push_str(&format!("{indent}@(lambda function: function)\n"));
-        out.extend(std::iter::repeat_n('\n', (def.first - first - 1) as usize));
-    }
-    push_lines(&mut out, text, starts, def.first, def.last);
     out
+}
+
+/// Blank lines until the next line written is line `target`.
+fn pad_to(out: &mut String, line: &mut u32, target: u32) {
+    while *line < target {
+        out.push('\n');
+        *line += 1;
+    }
 }
 
 fn push_lines(out: &mut String, text: &str, starts: &[usize], first: u32, last: u32) {
