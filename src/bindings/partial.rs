@@ -67,8 +67,10 @@ pub fn run_plan<'py>(
     let run_code = if plan.run.is_empty() {
         None
     } else {
-        let spans: Vec<Span> = plan.future.iter().chain(&plan.run).copied().collect();
-        Some(compile(py, &fragment(text, &lines, &spans), path)?)
+        let mut spans: Vec<Span> = plan.future.iter().chain(&plan.run).copied().collect();
+        spans.sort_by_key(|span| span.first);
+        spans.dedup();
+        Some(compile(py, &fragment(text, &lines, &spans, plan.future.is_empty()), path)?)
     };
     // All patched bodies compile together: CPython's compile has a fixed cost far above
     // that of a small function.
@@ -210,9 +212,17 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 /// The lines of `spans`, each at its own line number (blank lines in between).
-fn fragment(text: &str, starts: &[usize], spans: &[Span]) -> String {
+///
+/// A string statement first in the fragment would become the module's `__doc__`; unless
+/// it is the file's first line (the real docstring), a `pass` on line 1 comes before it
+/// (`guard`: no `__future__` import, which must come first, is in the fragment).
+fn fragment(text: &str, starts: &[usize], spans: &[Span], guard: bool) -> String {
     let mut out = String::new();
     let mut line = 1u32;
+    if guard && spans.first().is_some_and(|span| span.first > 1) {
+        out.push_str("pass\n");
+        line = 2;
+    }
     for span in spans {
         let first = span.first.max(line);
         out.extend(std::iter::repeat_n('\n', (first - line) as usize));
