@@ -70,18 +70,19 @@ pub fn run_plan<'py>(
         let mut spans: Vec<Span> = plan.future.iter().chain(&plan.run).copied().collect();
         spans.sort_by_key(|span| span.first);
         spans.dedup();
-        Some(compile(py, &fragment(text, &lines, &spans, plan.future.is_empty()), path)?)
+        Some(compile(
+            py,
+            &fragment(text, &lines, &spans, plan.future.is_empty()),
+            path,
+        )?)
     };
     // All patched bodies compile together: CPython's compile has a fixed cost far above
     // that of a small function.
     let bodies_code = if plan.bodies.is_empty() {
         None
     } else {
-        Some(compile(
-            py,
-            &bodies_fragment(text, &lines, &plan.bodies),
-            path,
-        )?)
+        let fragment = bodies_fragment(text, &lines, &plan.future, &plan.bodies);
+        Some(compile(py, &fragment, path)?)
     };
     let mut located = Vec::new();
     for patch in &plan.bodies {
@@ -236,9 +237,17 @@ fn fragment(text: &str, starts: &[usize], spans: &[Span], guard: bool) -> String
 /// run: they become one identity decorator on the first decorator's line, so the new
 /// code starts on the same line as a fresh import's would. Methods sit in a
 /// `class <name>:` line just above the first patched method of that class.
-fn bodies_fragment(text: &str, starts: &[usize], bodies: &[BodyPatch]) -> String {
+///
+/// The module's `__future__` imports come first, so the bodies compile as they would in
+/// the file (`annotations` leaves annotations unevaluated).
+fn bodies_fragment(text: &str, starts: &[usize], future: &[Span], bodies: &[BodyPatch]) -> String {
     let mut out = String::new();
     let mut line = 1u32;
+    for span in future {
+        pad_to(&mut out, &mut line, span.first);
+        push_lines(&mut out, text, starts, span.first, span.last);
+        line = span.last + 1;
+    }
     let mut open_class: Option<&str> = None;
     for patch in bodies {
         let def = patch.def_span;
