@@ -7,9 +7,13 @@ change. None of them sleeps: a change saved before a cell starts must be seen by
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import sysconfig
+import uuid
+from pathlib import Path
 
 import pytest
 from conftest import run, value, versioned, without_plan_details
@@ -125,3 +129,23 @@ def test_detection_notes_wait_until_the_user_asks(bare_shell, make_module, monke
     run(bare_shell, "%autoreload 2 -l -p")
     run(bare_shell, "pass")
     assert capsys.readouterr().out.count("changes are detected by polling") == 1
+
+
+def test_installed_module_edited_in_place_is_reloaded(auto):
+    """Installed code is watched too (at no per-cell cost): editing it in place works."""
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    if not os.access(purelib, os.W_OK):
+        pytest.skip(f"site-packages ({purelib}) is not writable: cannot fake installed code")
+    name = f"far_installed_{uuid.uuid4().hex}"
+    path = purelib / f"{name}.py"
+    try:
+        path.write_text(versioned(1))
+        importlib.invalidate_caches()
+        run(auto, f"import {name}")
+        plain_write(path, versioned(2))
+        assert value(auto, f"{name}.f()") == 2
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        sys.modules.pop(name, None)
+        importlib.invalidate_caches()
