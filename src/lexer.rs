@@ -273,6 +273,46 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// Splits `tokens` at each `separator` outside brackets.
+pub fn split_top_level<'t, 'a>(tokens: &'t [Token<'a>], separator: &str) -> Vec<&'t [Token<'a>]> {
+    let mut depth = 0i32;
+    tokens
+        .split(|t| {
+            match t {
+                Token::Op("(" | "[" | "{") => depth += 1,
+                Token::Op(")" | "]" | "}") => depth -= 1,
+                _ => {}
+            }
+            depth == 0 && t.text() == separator && matches!(t, Token::Op(_))
+        })
+        .collect()
+}
+
+/// The simple statements of a logical line (split at top-level `;`).
+pub fn simple_statements<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let mut parts = split_top_level(tokens, ";");
+    parts.retain(|s| !s.is_empty());
+    parts
+}
+
+/// The colon ending a compound statement's header: the first one outside brackets and
+/// lambdas.
+pub fn header_colon(tokens: &[Token<'_>]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut lambdas = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Op("(" | "[" | "{") => depth += 1,
+            Token::Op(")" | "]" | "}") => depth -= 1,
+            Token::Name("lambda") if depth == 0 => lambdas += 1,
+            Token::Op(":") if depth == 0 && lambdas > 0 => lambdas -= 1,
+            Token::Op(":") if depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
 }

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -143,6 +144,33 @@ def reloading(name: str, detail: str | None = VERSIONED_EDIT) -> str:
 def without_plan_details(text: str) -> str:
     """``-p`` output with fastautoreload's "(2 statements, ...)" details removed."""
     return re.sub(r" \((?:\d+ (?:statement|function|name)s?[^)]*|nothing to run)\)\.", ".", text)
+
+
+def fresh_repr(module_dir, module_name, expr):
+    """``repr(expr)`` evaluated in the namespace of ``module_name`` freshly imported.
+
+    Runs a new interpreter with ``module_dir`` on ``PYTHONPATH`` (and no bytecode written),
+    so the answer is what the module's current source gives without any reload.
+    """
+    code = textwrap.dedent(
+        f"""\
+        import importlib
+        module = importlib.import_module({module_name!r})
+        print(repr(eval({expr!r}, vars(module))))
+        """
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(module_dir)
+    done = subprocess.run(
+        [sys.executable, "-B", "-c", code],
+        cwd=str(module_dir),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def versioned(v) -> str:

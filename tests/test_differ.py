@@ -20,42 +20,13 @@ not marked ``fastautoreload_only``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 
 import pytest
-from conftest import reloading, run, value, write
+from conftest import fresh_repr, reloading, run, value, write
 
 TAG = "m"
-
-
-def fresh_repr(module_dir, module_name, expr):
-    """``repr(expr)`` evaluated in the namespace of ``module_name`` freshly imported.
-
-    Runs a new interpreter with ``module_dir`` on ``PYTHONPATH`` (and no bytecode written),
-    so the answer is what the module's current source gives without any reload.
-    """
-    code = textwrap.dedent(
-        f"""\
-        import importlib
-        module = importlib.import_module({module_name!r})
-        print(repr(eval({expr!r}, vars(module))))
-        """
-    )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(module_dir)
-    done = subprocess.run(
-        [sys.executable, "-B", "-c", code],
-        cwd=str(module_dir),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def _counted(store: str, body: str, tag: str = TAG) -> str:

@@ -1,7 +1,7 @@
 //! Reading import statements, and the block each sits in, out of logical lines.
 
 use super::{Context, Import};
-use crate::lexer::{logical_lines, Line, Token};
+use crate::lexer::{header_colon, logical_lines, simple_statements, Line, Token};
 
 /// Every import statement of `source`, in source order.
 pub fn scan(source: &[u8]) -> Vec<Import> {
@@ -53,7 +53,7 @@ fn context_of(blocks: impl Iterator<Item = Block>) -> Context {
 fn scan_line(line: &Line<'_>, outer: Context, imports: &mut Vec<Import>) -> Option<Block> {
     let mut context = outer;
     let mut opened = None;
-    for statement in statements(&line.tokens) {
+    for statement in simple_statements(&line.tokens) {
         match header(statement) {
             Some((block, body)) => {
                 context = context_of([block].into_iter()).max_with(context);
@@ -80,21 +80,6 @@ impl Context {
             _ => Context::Module,
         }
     }
-}
-
-/// Splits a logical line at top-level `;`.
-fn statements<'t, 'a>(tokens: &'t [Token<'a>]) -> impl Iterator<Item = &'t [Token<'a>]> {
-    let mut depth = 0i32;
-    tokens
-        .split(move |t| {
-            match t {
-                Token::Op("(" | "[" | "{") => depth += 1,
-                Token::Op(")" | "]" | "}") => depth -= 1,
-                _ => {}
-            }
-            depth == 0 && *t == Token::Op(";")
-        })
-        .filter(|s| !s.is_empty())
 }
 
 const COMPOUND: [&str; 14] = [
@@ -125,23 +110,6 @@ fn header<'t, 'a>(tokens: &'t [Token<'a>]) -> Option<(Block, &'t [Token<'a>])> {
         _ => Block::Other,
     };
     Some((block, &tokens[colon + 1..]))
-}
-
-/// The colon ending a compound header: the first one outside brackets and lambdas.
-fn header_colon(tokens: &[Token<'_>]) -> Option<usize> {
-    let mut depth = 0i32;
-    let mut lambdas = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        match token {
-            Token::Op("(" | "[" | "{") => depth += 1,
-            Token::Op(")" | "]" | "}") => depth -= 1,
-            Token::Name("lambda") if depth == 0 => lambdas += 1,
-            Token::Op(":") if depth == 0 && lambdas > 0 => lambdas -= 1,
-            Token::Op(":") if depth == 0 => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// `TYPE_CHECKING` or `typing.TYPE_CHECKING` (any module prefix).

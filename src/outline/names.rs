@@ -4,7 +4,7 @@
 //! looks like a name may be), which only ever re-runs more. Function bodies are not
 //! read at definition time and are skipped; class bodies run at once and are read.
 
-use crate::lexer::{Line, Token};
+use crate::lexer::{header_colon, simple_statements, split_top_level, Line, Token};
 
 /// What one statement binds and reads.
 #[derive(Debug, Default)]
@@ -57,7 +57,7 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
     while i < lines.len() {
         let line = &lines[i];
         i += 1;
-        for simple in split_statements(&line.tokens) {
+        for simple in simple_statements(&line.tokens) {
             if let Some(skip_body) = definition(simple, &mut names) {
                 if skip_body {
                     // A def body runs later, when the function is called.
@@ -71,22 +71,6 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
         }
     }
     names
-}
-
-/// Splits a logical line at top-level `;`.
-fn split_statements<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
-    let mut depth = 0i32;
-    tokens
-        .split(|t| {
-            match t {
-                Token::Op("(" | "[" | "{") => depth += 1,
-                Token::Op(")" | "]" | "}") => depth -= 1,
-                _ => {}
-            }
-            depth == 0 && *t == Token::Op(";")
-        })
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 /// A decorator, `def` or `class` line: records its names and returns whether the
@@ -157,8 +141,10 @@ fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
         _ => {}
     }
     walrus_binds(tokens, names);
-    let parts = split_assignment(tokens);
-    let (value, targets) = parts.split_last().expect("split yields at least one part");
+    let parts = split_top_level(tokens, "=");
+    let Some((value, targets)) = parts.split_last() else {
+        return;
+    };
     for target in targets {
         let target = annotation_split(target, names);
         for name in target_names(target, names) {
@@ -201,21 +187,6 @@ fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names) -> &'t [
         }
     }
     tokens
-}
-
-/// Splits at top-level `=`: targets first, the value last.
-fn split_assignment<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
-    let mut depth = 0i32;
-    tokens
-        .split(|t| {
-            match t {
-                Token::Op("(" | "[" | "{") => depth += 1,
-                Token::Op(")" | "]" | "}") => depth -= 1,
-                _ => {}
-            }
-            depth == 0 && *t == Token::Op("=")
-        })
-        .collect()
 }
 
 /// The plain names a target binds (`a`, `a, b`, `(a, *b)`); names used otherwise in it
@@ -286,22 +257,6 @@ fn compound_header(tokens: &[Token<'_>], names: &mut Names) {
     if !body.is_empty() && definition(body, names).is_none() {
         simple_statement(body, names);
     }
-}
-
-fn header_colon(tokens: &[Token<'_>]) -> Option<usize> {
-    let mut depth = 0i32;
-    let mut lambdas = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        match token {
-            Token::Op("(" | "[" | "{") => depth += 1,
-            Token::Op(")" | "]" | "}") => depth -= 1,
-            Token::Name("lambda") if depth == 0 => lambdas += 1,
-            Token::Op(":") if depth == 0 && lambdas > 0 => lambdas -= 1,
-            Token::Op(":") if depth == 0 => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// `import a.b` binds `a`; `import a.b as c` binds `c`.
