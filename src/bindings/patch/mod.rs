@@ -149,7 +149,9 @@ pub(crate) struct Canon<'py> {
     py: Python<'py>,
     module_name: String,
     /// New object (by address) -> the old object that stays canonical.
-    old_of: AHashMap<usize, Bound<'py, PyAny>>,
+    /// The new object is held too: were it freed, another object could take its
+    /// address and be mistaken for it.
+    old_of: AHashMap<usize, (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     heap: HeapPass<'py>,
     patched: usize,
     warnings: Vec<String>,
@@ -199,7 +201,8 @@ impl<'py> Canon<'py> {
     }
 
     pub(crate) fn pair(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
-        self.old_of.insert(new.as_ptr() as usize, old.clone());
+        self.old_of
+            .insert(new.as_ptr() as usize, (new.clone(), old.clone()));
     }
 
     fn unpair(&mut self, new: &Bound<'py, PyAny>) {
@@ -207,7 +210,9 @@ impl<'py> Canon<'py> {
     }
 
     fn canonical(&self, new: &Bound<'py, PyAny>) -> Option<&Bound<'py, PyAny>> {
-        self.old_of.get(&(new.as_ptr() as usize))
+        self.old_of
+            .get(&(new.as_ptr() as usize))
+            .map(|(_, old)| old)
     }
 
     /// `value`, or the old object it stands for.
