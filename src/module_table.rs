@@ -305,11 +305,17 @@ impl ModuleTable {
         })
     }
 
-    /// How to run again, in module `name` (unchanged), what binds `names` and what
-    /// depends on them; None without an outline (it must run whole).
-    pub fn plan_rerun(&self, name: &str, names: &[String]) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(name)?];
-        Some(rerun(entry.outline.as_deref()?, names))
+    /// How to run again, in module `change.name`, what binds `names` (imports of values
+    /// that changed elsewhere) and what depends on them. If the file changed meanwhile
+    /// (a failed edit, say), this is a plan from what it runs to `change` as well.
+    pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
+        let entry = &self.entries[*self.index.get(&change.name)?];
+        let current = entry.outline.as_deref()?;
+        if entry.seen.is_some_and(|seen| seen.baseline == change.hash) {
+            Some(rerun(current, names))
+        } else {
+            Some(diff(current, change.outline.as_deref()?, names))
+        }
     }
 
     /// How to bring module `change.name` from the content it runs to `change`'s (and

@@ -210,7 +210,9 @@ class ModuleReloader:
         start = time.perf_counter()
         try:
             result = _native.reload_module(module, change.source, change.path, plan)
-        except Exception:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # the module's own errors, and (never expected) a panic
             self._tracker.fail(change)
             self.failed[change.path] = change.hash
             self._report_failure(change.name, change.path)
@@ -229,7 +231,7 @@ class ModuleReloader:
         if whole or self.full_reload:
             return None
         if unchanged:
-            return self._tracker.plan_rerun(change.name, stale)
+            return self._tracker.plan_rerun(change, stale)
         return self._tracker.plan(change, stale)
 
     def _report_notes(self) -> None:

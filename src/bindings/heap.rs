@@ -165,6 +165,15 @@ pub fn set_code(
 ) -> PyResult<()> {
     let old_names = function.getattr("__code__")?.getattr("co_freevars")?;
     let new_names = code.getattr("co_freevars")?;
+    // A closure made before the edit has no value for a variable the new code captures:
+    // it keeps its old code rather than fail when called.
+    for name in new_names.try_iter()? {
+        if !old_names.contains(name?)? {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "the new code captures a variable this closure does not have",
+            ));
+        }
+    }
     if !old_names.eq(&new_names)? {
         let closure = closure_by_name(
             py,

@@ -61,6 +61,9 @@ pub fn run_plan<'py>(
         return Ok(Err(Fallback("the source is not UTF-8".into())));
     };
     let lines = line_starts(text);
+    if !fits(plan, lines.len() - 1) {
+        return Ok(Err(Fallback("the plan does not match the file".into())));
+    }
     let namespace = module.dict();
     let name: String = module.name()?.extract()?;
     // Compile everything first: a syntax error changes nothing.
@@ -135,9 +138,11 @@ pub fn run_plan<'py>(
     Ok(Ok(canon.finish(py, young, rebound)?))
 }
 
-/// Runs each patched function's new definition on its own and patches the old function
-/// from it. A method is defined inside a class of the same name (for name mangling and
-/// `super()`), whose `__class__` cell is then pointed at the real class.
+/// Patches each located function with its new code, taken from the compiled fragment
+/// without running it: the definition's head did not change, so defaults, annotations,
+/// decorators and the function's `__dict__` stay as they are (evaluating them again,
+/// outside their class, could even fail). Only the code, its closure (`__class__` for
+/// `super()`) and the docstring are new.
 fn patch_bodies<'py>(
     py: Python<'py>,
     code: &Bound<'py, PyAny>,
@@ -145,28 +150,96 @@ fn patch_bodies<'py>(
     canon: &mut Canon<'py>,
     located: &[Located<'py>],
 ) -> PyResult<()> {
-    let scratch = PyDict::new(py);
-    py.import("builtins")?
-        .getattr("exec")?
-        .call1((code, namespace, &scratch))?;
+    let types = py.import("types")?;
     for l in located {
-        let new = match &l.patch.class {
-            Some(class) => {
-                let synthetic = scratch.get_item(class)?.ok_or_else(|| missing(class))?;
-                if let Some(real) = namespace.get_item(class)? {
-                    canon.pair(&synthetic, &real);
-                }
-                synthetic.getattr("__dict__")?.get_item(&l.patch.name)?
-            }
-            None => scratch
-                .get_item(&l.patch.name)?
-                .ok_or_else(|| missing(&l.patch.name))?,
+        let patch = l.patch;
+        let class = match &patch.class {
+            Some(name) => Some(namespace.get_item(name)?.ok_or_else(|| missing(name))?),
+            None => None,
         };
-        canon.pair(&new, &l.old);
-        canon.patch_function(&l.old, &new)?;
-        clear_caches(namespace, l.patch)?;
+        let new_code = find_code(code, patch.class.as_deref(), &patch.name, patch.first_line)?
+            .ok_or_else(|| missing(&patch.name))?;
+        let mut cells = Vec::new();
+        for free in new_code.getattr("co_freevars")?.try_iter()? {
+            let free: String = free?.extract()?;
+            match (&class, free.as_str()) {
+                (Some(class), "__class__") => {
+                    cells.push(types.getattr("CellType")?.call1((class,))?)
+                }
+                _ => return Err(missing(&free)),
+            }
+        }
+        let closure = if cells.is_empty() {
+            py.None().into_bound(py)
+        } else {
+            PyTuple::new(py, cells)?.into_any()
+        };
+        let old = &l.old;
+        let new = types.getattr("FunctionType")?.call1((
+            &new_code,
+            namespace,
+            &patch.name,
+            old.getattr("__defaults__")?,
+            closure,
+        ))?;
+        for attr in [
+            "__kwdefaults__",
+            "__annotations__",
+            "__dict__",
+            "__qualname__",
+            "__module__",
+        ] {
+            new.setattr(attr, old.getattr(attr)?)?;
+        }
+        if let Ok(params) = old.getattr("__type_params__") {
+            new.setattr("__type_params__", params)?;
+        }
+        canon.pair(&new, old);
+        canon.patch_function(old, &new)?;
+        clear_caches(namespace, patch)?;
     }
     Ok(())
+}
+
+/// The code object compiled for the definition of `name` starting at `first_line`, in
+/// `class` if it is a method.
+fn find_code<'py>(
+    module_code: &Bound<'py, PyAny>,
+    class: Option<&str>,
+    name: &str,
+    first_line: u32,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let code_type = module_code.get_type();
+    let children = |code: &Bound<'py, PyAny>| -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let mut found = Vec::new();
+        for constant in code.getattr("co_consts")?.try_iter()? {
+            let constant = constant?;
+            if constant.get_type().is(&code_type) {
+                found.push(constant);
+            }
+        }
+        Ok(found)
+    };
+    let named = |code: &Bound<'py, PyAny>, wanted: &str| -> bool {
+        code.getattr("co_name")
+            .is_ok_and(|n| n.eq(wanted).unwrap_or(false))
+    };
+    let scopes = match class {
+        Some(class) => children(module_code)?
+            .into_iter()
+            .filter(|c| named(c, class))
+            .collect(),
+        None => vec![module_code.clone()],
+    };
+    for scope in scopes {
+        for code in children(&scope)? {
+            let line: u32 = code.getattr("co_firstlineno")?.extract()?;
+            if named(&code, name) && line == first_line {
+                return Ok(Some(code));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A cache in front of a patched function (`lru_cache`, `cache`) holds results of the
@@ -194,7 +267,7 @@ fn clear_caches(namespace: &Bound<'_, PyDict>, patch: &BodyPatch) -> PyResult<()
 
 fn missing(name: &str) -> PyErr {
     PyRuntimeError::new_err(format!(
-        "fastautoreload: {name} was not defined by its own source"
+        "fastautoreload: cannot patch {name} from its new source"
     ))
 }
 
@@ -202,6 +275,17 @@ fn compile<'py>(py: Python<'py>, text: &str, path: &str) -> PyResult<Bound<'py, 
     py.import("builtins")?
         .getattr("compile")?
         .call1((text, path, "exec", 0, true))
+}
+
+/// Whether every span of `plan` lies within a file of `line_count` lines.
+fn fits(plan: &Plan, line_count: usize) -> bool {
+    let line_count = line_count as u32;
+    let ok = |span: &Span| span.first >= 1 && span.first <= span.last && span.last <= line_count;
+    plan.run.iter().chain(&plan.future).all(ok)
+        && plan
+            .bodies
+            .iter()
+            .all(|b| ok(&b.def_span) && b.first_line >= 1 && b.first_line <= b.def_span.first)
 }
 
 /// Byte offsets where each line starts (line 1 at index 0), plus the end.
@@ -214,12 +298,13 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// The lines of `spans`, each at its own line number (blank lines in between).
 ///
-/// A string statement first in the fragment would become the module's `__doc__`; unless
-/// it is the file's first line (the real docstring), a `pass` on line 1 comes before it
-/// (`guard`: no `__future__` import, which must come first, is in the fragment).
+/// A string statement first in the fragment would become the module's `__doc__`: a
+/// `pass` on line 1 comes before it (`guard`: no `__future__` import, which must come
+/// first, is in the fragment).
 fn fragment(text: &str, starts: &[usize], spans: &[Span], guard: bool) -> String {
     let mut out = String::new();
     let mut line = 1u32;
+    // The real docstring never runs partially (a changed one reloads the whole module).
     if guard && spans.first().is_some_and(|span| span.first > 1) {
         out.push_str("pass\n");
         line = 2;

@@ -159,11 +159,12 @@ impl Tracker {
             .map(|plan| ReloadPlan { plan })
     }
 
-    /// How to run again, in unchanged module `name`, the statements binding `names`
-    /// (imports of values that changed) and what reads them.
-    fn plan_rerun(&self, name: &str, names: Vec<String>) -> Option<ReloadPlan> {
+    /// How to run again, in module `change.name` (whose source did not change, or
+    /// changed since it last loaded), the statements binding `names` (imports of values
+    /// that changed elsewhere) and what depends on them.
+    fn plan_rerun(&self, change: &Change, names: Vec<String>) -> Option<ReloadPlan> {
         self.table
-            .plan_rerun(name, &names)
+            .plan_rerun(&change.inner, &names)
             .map(|plan| ReloadPlan { plan })
     }
 

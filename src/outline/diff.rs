@@ -99,34 +99,9 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Plans re-running, in a module whose source did not change, the statements that bind
 /// `names` (imports whose source module gave those names new values) and everything
-/// that reads what they bind, in source order.
+/// that depends on them, as `diff` would for a change.
 pub fn rerun(outline: &Outline, names: &[String]) -> Plan {
-    if let Some(reason) = &outline.unsure {
-        return Plan::full(reason.clone());
-    }
-    let mut bound: AHashSet<&str> = AHashSet::new();
-    let mut plan = Plan::default();
-    for statement in &outline.statements {
-        let seed = statement.binds.iter().any(|b| names.contains(b));
-        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()));
-        if seed || stale {
-            if statement.star_import {
-                return Plan::full("a `from ... import *` must run again");
-            }
-            bound.extend(statement.binds.iter().map(String::as_str));
-            plan.run.push(Span {
-                first: statement.first_line,
-                last: statement.last_line,
-            });
-        }
-        if statement.future_import {
-            plan.future.push(Span {
-                first: statement.first_line,
-                last: statement.last_line,
-            });
-        }
-    }
-    plan
+    diff(outline, outline, names)
 }
 
 /// What happens to one statement of the new source.
@@ -145,6 +120,9 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
     if let Some(reason) = new.unsure.as_ref().or(old.unsure.as_ref()) {
         return Plan::full(reason.clone());
     }
+    if let Some(reason) = whole_module_change(old, new) {
+        return Plan::full(reason);
+    }
     let (mut actions, old_used) = classify(&old.statements, &new.statements, None);
     let removed: Vec<&Statement> = old
         .statements
@@ -154,29 +132,26 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
         .map(|(s, _)| s)
         .collect();
     reorder_check(&new.statements, &mut actions);
-    let mut bound: AHashSet<&str> = removed
-        .iter()
-        .flat_map(|s| s.binds.iter().map(String::as_str))
-        .collect();
+    let mut changed = Changes::default();
+    for statement in &removed {
+        changed.add(statement, REMOVED);
+    }
+    changed.add_names(stale.iter().map(String::as_str), EXTERNAL);
+    spread(&new.statements, &mut actions, &mut changed);
     let mut plan = Plan::default();
     for (statement, action) in new.statements.iter().zip(actions) {
-        let stale = statement.reads.iter().any(|r| bound.contains(r.as_str()))
-            || statement.binds.iter().any(|b| stale.contains(b));
         match action {
-            Action::Keep(i) if !stale => {
-                plan.shifts
-                    .extend(shifts_of(&old.statements[i], statement, None))
-            }
-            Action::Patch(_, bodies, shifts) if !stale => {
-                bound.extend(statement.binds.iter().map(String::as_str));
+            Action::Keep(i) => plan
+                .shifts
+                .extend(shifts_of(&old.statements[i], statement, None)),
+            Action::Patch(_, bodies, shifts) => {
                 plan.bodies.extend(bodies);
                 plan.shifts.extend(shifts);
             }
-            _ => {
+            Action::Run => {
                 if statement.star_import {
                     return Plan::full("a `from ... import *` must run again");
                 }
-                bound.extend(statement.binds.iter().map(String::as_str));
                 plan.run.push(Span {
                     first: statement.first_line,
                     last: statement.last_line,
@@ -190,21 +165,143 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
             });
         }
     }
+    plan.delete = deleted_names(&removed, &new.statements);
+    plan
+}
+
+/// Changes no statement-level plan can carry: a different `__future__` import changes
+/// how everything compiles; a different module docstring is `__doc__`.
+fn whole_module_change(old: &Outline, new: &Outline) -> Option<String> {
+    let futures = |o: &Outline| -> Vec<_> {
+        o.statements
+            .iter()
+            .filter(|s| s.future_import)
+            .map(|s| s.fingerprint)
+            .collect()
+    };
+    if futures(old) != futures(new) {
+        return Some("its `__future__` imports changed".into());
+    }
+    let docstring = |o: &Outline| {
+        o.statements
+            .first()
+            .filter(|s| s.docstring)
+            .map(|s| s.fingerprint)
+    };
+    if docstring(old) != docstring(new) {
+        return Some("its docstring changed".into());
+    }
+    None
+}
+
+/// Who changed each name: the statement index, or one of these markers.
+const REMOVED: usize = usize::MAX;
+const EXTERNAL: usize = usize::MAX - 1;
+
+/// Which statements changed each name: by binding it again, or by mutating its object.
+#[derive(Default)]
+struct Changes<'a> {
+    bound: ahash::AHashMap<&'a str, AHashSet<usize>>,
+    mutated: ahash::AHashMap<&'a str, AHashSet<usize>>,
+}
+
+impl<'a> Changes<'a> {
+    /// Records what `statement` (index `by`) writes; returns whether anything was new.
+    fn add(&mut self, statement: &'a Statement, by: usize) -> bool {
+        let mut grew = self.add_names(statement.binds.iter().map(String::as_str), by);
+        for name in &statement.mutates {
+            grew |= self.mutated.entry(name).or_default().insert(by);
+        }
+        grew
+    }
+
+    fn add_names(&mut self, names: impl Iterator<Item = &'a str>, by: usize) -> bool {
+        let mut grew = false;
+        for name in names {
+            grew |= self.bound.entry(name).or_default().insert(by);
+        }
+        grew
+    }
+
+    /// Whether `name` was bound again by anything but statement `me`.
+    fn bound_by_other(&self, name: &str, me: usize) -> bool {
+        self.bound
+            .get(name)
+            .is_some_and(|who| who.iter().any(|&w| w != me))
+    }
+
+    /// Whether `name` was bound again or mutated by anything but statement `me`.
+    fn by_other(&self, name: &str, me: usize) -> bool {
+        self.bound_by_other(name, me)
+            || self
+                .mutated
+                .get(name)
+                .is_some_and(|who| who.iter().any(|&w| w != me))
+    }
+}
+
+/// The names a statement writes: those it binds and those whose objects it mutates.
+fn writes(statement: &Statement) -> impl Iterator<Item = &str> {
+    statement
+        .binds
+        .iter()
+        .chain(&statement.mutates)
+        .map(String::as_str)
+}
+
+/// Spreads changes to a fixpoint. A statement runs again when it reads a changed name,
+/// or writes a name something else changed (so all writers of a name run, in source
+/// order, and the last one wins as in a fresh import). A definition whose function
+/// bodies read a changed name changes behaviour without running: its name changes.
+fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut Changes<'a>) {
+    for (j, (statement, action)) in statements.iter().zip(actions.iter()).enumerate() {
+        if !matches!(action, Action::Keep(_)) {
+            changed.add(statement, j);
+        }
+    }
+    loop {
+        let mut grew = false;
+        for (j, statement) in statements.iter().enumerate() {
+            if matches!(actions[j], Action::Run) {
+                continue;
+            }
+            let reads = statement.reads.iter().any(|r| changed.by_other(r, j));
+            // An import gives back the same module objects, so a mutation elsewhere is no
+            // reason to run it again; any other writer of a changed name runs again.
+            let rewrites = if statement.import {
+                statement.binds.iter().any(|w| changed.bound_by_other(w, j))
+            } else {
+                writes(statement).any(|w| changed.by_other(w, j))
+            };
+            if reads || rewrites {
+                actions[j] = Action::Run;
+                changed.add(statement, j);
+                grew = true;
+            } else if statement.body_reads.iter().any(|r| changed.by_other(r, j)) {
+                grew |= changed.add_names(statement.binds.iter().map(String::as_str), j);
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+}
+
+/// Names bound by removed statements that no statement of the new source binds.
+fn deleted_names(removed: &[&Statement], new: &[Statement]) -> Vec<String> {
     let still_bound: AHashSet<&str> = new
-        .statements
         .iter()
         .flat_map(|s| s.binds.iter().map(String::as_str))
         .collect();
     let mut delete: Vec<String> = removed
         .iter()
         .flat_map(|s| s.binds.iter())
-        .filter(|name| !still_bound.contains(name.as_str()))
+        .filter(|name| !still_bound.contains(name.as_str()) && !name.starts_with("__"))
         .cloned()
         .collect();
     delete.sort();
     delete.dedup();
-    plan.delete = delete;
-    plan
+    delete
 }
 
 /// Pairs each new statement with an old one: the same fingerprint (unchanged), or a
@@ -334,12 +431,15 @@ fn method_patches(
     Some((bodies, shifts))
 }
 
-/// Unchanged statements that bind the same name as another, in a different order than
-/// before, run again: their order decides the name's final value.
+/// Unchanged statements whose order changed run again when their order matters: one
+/// writes a name the other reads or writes.
 fn reorder_check(new: &[Statement], actions: &mut [Action]) {
     let old_index = |a: &Action| match a {
         Action::Keep(i) | Action::Patch(i, ..) => Some(*i),
         Action::Run => None,
+    };
+    let conflict = |a: &Statement, b: &Statement| {
+        writes(a).any(|w| b.reads.iter().any(|r| r == w) || writes(b).any(|x| x == w))
     };
     let mut out_of_order = Vec::new();
     for (j, statement) in new.iter().enumerate() {
@@ -350,7 +450,7 @@ fn reorder_check(new: &[Statement], actions: &mut [Action]) {
             let Some(later) = old_index(&actions[k]) else {
                 continue;
             };
-            if later < i && statement.binds.iter().any(|b| other.binds.contains(b)) {
+            if later < i && (conflict(statement, other) || conflict(other, statement)) {
                 out_of_order.extend([j, k]);
             }
         }

@@ -42,10 +42,18 @@ pub struct Statement {
     pub binds: Vec<String>,
     /// Names it reads when it runs (not those read later, inside function bodies).
     pub reads: Vec<String>,
+    /// Names whose object it changes in place.
+    pub mutates: Vec<String>,
+    /// Names read by the functions it defines, when they are called.
+    pub body_reads: Vec<String>,
     /// A `from m import *`: binds names nobody can list.
     pub star_import: bool,
     /// A `from __future__ import ...`: changes how the rest compiles.
     pub future_import: bool,
+    /// A lone string: the module's docstring when it comes first.
+    pub docstring: bool,
+    /// An `import` or `from ... import`: running it again gives the same module objects.
+    pub import: bool,
 }
 
 impl Statement {
@@ -69,6 +77,13 @@ pub struct Outline {
 /// Names whose use makes the namespace's contents impossible to follow statically.
 const UNSURE_NAMES: [&str; 6] = ["global", "globals", "locals", "vars", "exec", "eval"];
 
+/// Whether a top-level line is a `match` statement (its patterns bind names in ways
+/// this outline does not follow).
+fn is_match_statement(line: &Line<'_>) -> bool {
+    matches!(line.tokens.as_slice(), [Token::Name("match"), second, ..] if !matches!(second, Token::Op("=" | "." | "(" | "[" | ":" | ",")))
+        && line.tokens.last() == Some(&Token::Op(":"))
+}
+
 impl Outline {
     pub fn parse(source: &[u8]) -> Outline {
         Outline::from_lines(&logical_lines(source))
@@ -82,6 +97,13 @@ impl Outline {
                 Token::Name(n) if UNSURE_NAMES.contains(n) => Some(format!("it uses `{n}`")),
                 _ => None,
             });
+        let top_indent = lines.first().map_or(0, |l| l.indent);
+        let unsure = unsure.or_else(|| {
+            lines
+                .iter()
+                .any(|l| l.indent == top_indent && is_match_statement(l))
+                .then(|| "it has a module-level `match` statement".to_owned())
+        });
         Outline {
             statements: statements(lines),
             unsure,
@@ -141,6 +163,7 @@ fn statement(lines: &[Line<'_>]) -> Statement {
         .position(|l| first_name(l) != Some("@"))
         .unwrap_or(0);
     let names = names::of_statement(lines);
+    let docstring = matches!(lines, [line] if matches!(line.tokens.as_slice(), [Token::Literal(text)] if is_string(text)));
     let future_import = matches!(
         lines[0].tokens.as_slice(),
         [
@@ -184,13 +207,26 @@ fn statement(lines: &[Line<'_>]) -> Statement {
         fingerprint,
         binds,
         reads: names.reads,
+        mutates: names.mutates,
+        body_reads: names.body_reads,
         star_import: names.star_import,
         future_import,
+        docstring,
+        import: matches!(
+            lines[0].tokens.first(),
+            Some(Token::Name("import" | "from"))
+        ),
     }
 }
 
 /// A hash of the statement's tokens and nesting, blind to positions, comments and
 /// spacing: moving a statement or reformatting its whitespace does not change it.
+fn is_string(literal: &str) -> bool {
+    literal
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .starts_with(['"', '\''])
+}
+
 /// `("def" | "class", name)` for a definition's line.
 fn definition_keyword<'a>(line: &Line<'a>) -> Option<(&'static str, &'a str)> {
     match line.tokens.as_slice() {

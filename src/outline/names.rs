@@ -11,6 +11,10 @@ use crate::lexer::{header_colon, simple_statements, split_top_level, Line, Token
 pub struct Names {
     pub binds: Vec<String>,
     pub reads: Vec<String>,
+    /// Names whose object it changes in place (`x.append(1)`, `x.a = 1`, `x[k] = 1`).
+    pub mutates: Vec<String>,
+    /// Names read inside the bodies of the functions it defines (when they are called).
+    pub body_reads: Vec<String>,
     pub star_import: bool,
 }
 
@@ -18,6 +22,27 @@ impl Names {
     fn bind(&mut self, name: &str) {
         if !self.binds.iter().any(|b| b == name) {
             self.binds.push(name.to_owned());
+        }
+    }
+
+    fn mutate(&mut self, name: &str) {
+        if !KEYWORDS.contains(&name) && !self.mutates.iter().any(|m| m == name) {
+            self.mutates.push(name.to_owned());
+        }
+    }
+
+    /// Records what a function body (analysed as `body`) reads from outside itself.
+    fn body_globals(&mut self, body: &Names, params: &[String]) {
+        let used = body
+            .reads
+            .iter()
+            .chain(&body.body_reads)
+            .chain(&body.mutates);
+        for name in used {
+            let local = body.binds.contains(name) || params.contains(name);
+            if !local && !self.body_reads.contains(name) {
+                self.body_reads.push(name.clone());
+            }
         }
     }
 
@@ -58,12 +83,15 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
         let line = &lines[i];
         i += 1;
         for simple in simple_statements(&line.tokens) {
-            if let Some(skip_body) = definition(simple, &mut names) {
-                if skip_body {
-                    // A def body runs later, when the function is called.
+            if let Some(function) = definition(simple, &mut names) {
+                if let Some(params) = function {
+                    // A def body runs later, when the function is called: the globals
+                    // it reads then are recorded apart (not its parameters and locals).
+                    let start = i;
                     while i < lines.len() && lines[i].indent > line.indent {
                         i += 1;
                     }
+                    names.body_globals(&of_statement(&lines[start..i]), &params);
                 }
                 continue;
             }
@@ -73,9 +101,9 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
     names
 }
 
-/// A decorator, `def` or `class` line: records its names and returns whether the
-/// lines below are a function body to skip. None for any other statement.
-fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<bool> {
+/// A decorator, `def` or `class` line: records its names and, for a `def`, returns its
+/// parameter names (the lines below are its body). None for any other statement.
+fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<Option<Vec<String>>> {
     let tokens = match tokens {
         [Token::Name("async"), rest @ ..] if rest.first() == Some(&Token::Name("def")) => rest,
         _ => tokens,
@@ -83,17 +111,16 @@ fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<bool> {
     match tokens {
         [Token::Op("@"), rest @ ..] => {
             names.read_all(rest);
-            Some(false)
+            Some(None)
         }
         [Token::Name("def"), Token::Name(name), rest @ ..] => {
             names.bind(name);
-            signature_reads(rest, names);
-            Some(true)
+            Some(Some(signature_reads(rest, names)))
         }
         [Token::Name("class"), Token::Name(name), rest @ ..] => {
             names.bind(name);
             names.read_all(rest);
-            Some(false)
+            Some(None)
         }
         _ => None,
     }
@@ -101,7 +128,8 @@ fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<bool> {
 
 /// A def's defaults, annotations and return annotation are evaluated when it runs; its
 /// parameter names are not reads. (An inline body after the colon is skipped.)
-fn signature_reads(tokens: &[Token<'_>], names: &mut Names) {
+fn signature_reads(tokens: &[Token<'_>], names: &mut Names) -> Vec<String> {
+    let mut params = Vec::new();
     let mut depth = 0i32;
     let mut segment_start = true;
     for (i, token) in tokens.iter().enumerate() {
@@ -110,13 +138,15 @@ fn signature_reads(tokens: &[Token<'_>], names: &mut Names) {
                 depth += 1;
                 segment_start = depth == 1;
             }
-            Token::Op(")" | "]") => depth -= 1,
+            Token::Op("{") => depth += 1,
+            Token::Op(")" | "]" | "}") => depth -= 1,
             Token::Op(",") if depth == 1 => segment_start = true,
-            Token::Op(":") if depth == 0 => return,
+            Token::Op(":") if depth == 0 => return params,
             Token::Op("*" | "**" | "/") if segment_start => {}
             Token::Name(name) => {
                 if segment_start && depth == 1 {
                     segment_start = false; // the parameter (or type parameter) itself
+                    params.push((*name).to_owned());
                 } else if i == 0 || tokens[i - 1] != Token::Op(".") {
                     names.read(name);
                 }
@@ -124,6 +154,7 @@ fn signature_reads(tokens: &[Token<'_>], names: &mut Names) {
             _ => segment_start = false,
         }
     }
+    params
 }
 
 fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
@@ -141,6 +172,13 @@ fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
         _ => {}
     }
     walrus_binds(tokens, names);
+    // `x.append(1)`, `x.attr.update(...)`: a statement calling a method on a name changes
+    // that name's object, as far as anyone can tell.
+    if let [Token::Name(name), Token::Op("."), ..] = tokens {
+        if tokens.iter().any(|t| *t == Token::Op("(")) && split_top_level(tokens, "=").len() == 1 {
+            names.mutate(name);
+        }
+    }
     let parts = split_top_level(tokens, "=");
     let Some((value, targets)) = parts.split_last() else {
         return;
@@ -205,8 +243,14 @@ fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names) -> Vec<&'a str> {
         if after_dot {
             continue;
         }
-        if used || subscripted {
+        if subscripted {
             names.read(name);
+        } else if used {
+            // `x.a = ...`, `x[k] = ...`: the object `x` names is changed in place.
+            names.read(name);
+            if i == 0 {
+                names.mutate(name);
+            }
         } else {
             bound.push(*name);
         }
@@ -242,12 +286,19 @@ fn compound_header(tokens: &[Token<'_>], names: &mut Names) {
         names.read_all(rest.get(in_at + 1..).unwrap_or(&[]));
     } else {
         let mut after_as = false;
+        let mut depth = 0i32;
         for (i, token) in header.iter().enumerate() {
             match token {
                 Token::Name("as") => after_as = true,
+                Token::Op("(" | "[") if after_as => depth += 1,
+                Token::Op(")" | "]") if after_as => {
+                    depth -= 1;
+                    after_as = depth > 0;
+                }
+                Token::Op(",") if after_as && depth > 0 => {}
                 Token::Name(name) if after_as => {
                     names.bind(name);
-                    after_as = false;
+                    after_as = depth > 0;
                 }
                 Token::Name(name) if i == 0 || header[i - 1] != Token::Op(".") => names.read(name),
                 _ => after_as = false,

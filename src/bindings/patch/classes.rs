@@ -148,6 +148,9 @@ impl<'py> Canon<'py> {
         if old.is(new) {
             return Ok(true);
         }
+        if self.existed(new) {
+            return Ok(false);
+        }
         let both_exactly =
             |kind: &Bound<'py, PyAny>| old.get_type().is(kind) && new.get_type().is(kind);
         if both_exactly(&self.kinds.classmethod) || both_exactly(&self.kinds.staticmethod) {

@@ -72,12 +72,12 @@ impl<'py> Canon<'py> {
         old: &Bound<'py, PyAny>,
         new: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
-        let mut new_nested = nested_code(new)?;
+        let new_nested = nested_code(new)?;
         for (name, old_code) in nested_code(old)? {
-            let Some(i) = new_nested.iter().position(|(n, _)| *n == name) else {
+            let Some((_, new_code)) = new_nested.iter().find(|(n, _)| *n == name) else {
                 continue;
             };
-            let (_, new_code) = new_nested.remove(i);
+            let new_code = new_code.clone();
             if !old_code.eq(&new_code)? {
                 self.update_nested_code(&old_code, &new_code)?;
                 self.heap.update_code(old_code, new_code);
@@ -115,8 +115,9 @@ impl<'py> Canon<'py> {
     }
 }
 
-/// The code objects in `code`'s constants that can become long-lived functions (named
-/// functions and lambdas), with their names.
+/// The code objects in `code`'s constants that can become long-lived functions, with
+/// their names: named functions only, and only names that occur once (lambdas, or two
+/// `def`s of one name, cannot be told apart reliably, so they are left alone).
 fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let code_type = code.get_type();
     let mut nested = Vec::new();
@@ -126,9 +127,13 @@ fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Bound<'py
             continue;
         }
         let name: String = constant.getattr("co_name")?.extract()?;
-        if !name.starts_with('<') || name == "<lambda>" {
+        if !name.starts_with('<') {
             nested.push((name, constant));
         }
     }
+    let unique = |name: &String| nested.iter().filter(|(n, _)| n == name).count() == 1;
+    let keep: Vec<bool> = nested.iter().map(|(n, _)| unique(n)).collect();
+    let mut flags = keep.into_iter();
+    nested.retain(|_| flags.next().unwrap_or(false));
     Ok(nested)
 }

@@ -15,7 +15,7 @@ mod enums;
 mod functions;
 mod wrappers;
 
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
@@ -54,11 +54,15 @@ impl<'py> Canon<'py> {
     ) -> PyResult<()> {
         let mut pairs = Vec::new();
         let mut classes = Vec::new();
+        // Only objects the run created are new versions: a name now bound to an object
+        // that existed before (`Default = Fast` instead of `= Slow`) is just rebound.
+        self.preexisting
+            .extend(before.values().iter().map(|v| v.as_ptr() as usize));
         for (name, new) in namespace.iter() {
             let Some(old) = before.get_item(&name)? else {
                 continue;
             };
-            if old.is(&new) || self.canonical(&new).is_some() {
+            if old.is(&new) || self.canonical(&new).is_some() || self.existed(&new) {
                 continue;
             }
             if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
@@ -153,6 +157,10 @@ pub(crate) struct Canon<'py> {
     /// address and be mistaken for it.
     old_of: AHashMap<usize, (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     heap: HeapPass<'py>,
+    /// Addresses of the objects the namespace held before (alive in the `before` copy).
+    preexisting: AHashSet<usize>,
+    /// Addresses of the objects in the youngest GC generation, once asked for.
+    young: Option<AHashSet<usize>>,
     patched: usize,
     warnings: Vec<String>,
     kinds: Kinds<'py>,
@@ -194,6 +202,8 @@ impl<'py> Canon<'py> {
             module_name: module_name.to_owned(),
             old_of: AHashMap::new(),
             heap: HeapPass::new(),
+            preexisting: AHashSet::new(),
+            young: None,
             patched: 0,
             warnings: Vec::new(),
             kinds: Kinds::new(py)?,
@@ -207,6 +217,29 @@ impl<'py> Canon<'py> {
 
     fn unpair(&mut self, new: &Bound<'py, PyAny>) {
         self.old_of.remove(&(new.as_ptr() as usize));
+    }
+
+    /// Whether `value` was created by the run just made (the GC was paused during it, so
+    /// what it created is in the youngest generation). Used for objects that carry no
+    /// module of their own, like partials; false when unsure.
+    fn created_by_run(&mut self, value: &Bound<'py, PyAny>) -> PyResult<bool> {
+        if self.young.is_none() {
+            let objects = self.py.import("gc")?.getattr("get_objects")?.call1((0,))?;
+            let young = objects
+                .try_iter()?
+                .filter_map(|o| o.ok().map(|o| o.as_ptr() as usize))
+                .collect();
+            self.young = Some(young);
+        }
+        Ok(self
+            .young
+            .as_ref()
+            .is_some_and(|y| y.contains(&(value.as_ptr() as usize))))
+    }
+
+    /// Whether `value` is an object the module held before this reload.
+    fn existed(&self, value: &Bound<'py, PyAny>) -> bool {
+        self.preexisting.contains(&(value.as_ptr() as usize))
     }
 
     fn canonical(&self, new: &Bound<'py, PyAny>) -> Option<&Bound<'py, PyAny>> {

@@ -11,7 +11,7 @@ impl<'py> Canon<'py> {
     /// Whether `old` can be patched in place from `new`: two versions of one function,
     /// two wrappers of the same kind around versions of one function, or two partials.
     pub(super) fn pairs_as_callable(
-        &self,
+        &mut self,
         old: &Bound<'py, PyAny>,
         new: &Bound<'py, PyAny>,
     ) -> PyResult<bool> {
@@ -22,7 +22,13 @@ impl<'py> Canon<'py> {
             return Ok(false);
         }
         if old.get_type().is(&self.kinds.partial) {
-            return Ok(true);
+            // A partial has no module of its own: it is a new version only if this run
+            // made it (not one imported from elsewhere) around a version of the same
+            // function.
+            let (old_func, new_func) = (old.getattr("func")?, new.getattr("func")?);
+            let same_func = self.translate(&new_func).is(&old_func)
+                || self.pairs_as_callable(&old_func, &new_func)?;
+            return Ok(same_func && self.created_by_run(new)?);
         }
         match (old.getattr("__wrapped__"), new.getattr("__wrapped__")) {
             (Ok(old_inner), Ok(new_inner)) => Ok(
