@@ -175,7 +175,7 @@ fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
     // `x.append(1)`, `x.attr.update(...)`: a statement calling a method on a name changes
     // that name's object, as far as anyone can tell.
     if let [Token::Name(name), Token::Op("."), ..] = tokens {
-        if tokens.iter().any(|t| *t == Token::Op("(")) && split_top_level(tokens, "=").len() == 1 {
+        if tokens.contains(&Token::Op("(")) && split_top_level(tokens, "=").len() == 1 {
             names.mutate(name);
         }
     }
