@@ -10,7 +10,7 @@
 //! for the run, so they are all still in the youngest generation afterwards. Anything
 //! else can be anywhere, so those repairs walk the whole heap, once for all of them.
 
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyList, PyTuple, PyType};
@@ -47,6 +47,16 @@ fn collections(gc: &Bound<'_, PyModule>) -> PyResult<u64> {
         total += generation?.get_item("collections")?.extract::<u64>()?;
     }
     Ok(total)
+}
+
+/// The addresses of the objects in the youngest GC generation now: taken before a run,
+/// they tell apart what the run created from what was merely young already.
+pub fn young_addresses(py: Python<'_>) -> PyResult<AHashSet<usize>> {
+    let objects = py.import("gc")?.getattr("get_objects")?.call1((0,))?;
+    Ok(objects
+        .try_iter()?
+        .filter_map(|o| o.ok().map(|o| o.as_ptr() as usize))
+        .collect())
 }
 
 /// The repairs one reload needs, applied together by `run`.

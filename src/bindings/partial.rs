@@ -105,6 +105,7 @@ pub fn run_plan<'py>(
         located.push(Located { patch, old, saved });
     }
     let mut canon = Canon::new(py, &name)?;
+    canon.set_young_before(heap::young_addresses(py)?);
     let result = heap::with_young_objects(py, || {
         if let Some(code) = &bodies_code {
             patch_bodies(py, code, &namespace, &mut canon, &located)?;

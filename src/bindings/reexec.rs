@@ -89,6 +89,7 @@ fn reload_whole<'py>(
         .getattr("compile")?
         .call1((source, path, "exec", 0, true))?;
     let namespace = module.dict();
+    let young_before = heap::young_addresses(py)?;
     let run = heap::with_young_objects(py, || execute(py, &code, &namespace))?;
     refresh_linecache(py, path)?;
     let young = match run {
@@ -101,7 +102,7 @@ fn reload_whole<'py>(
     };
     let name: String = module.name()?.extract()?;
     keep_submodules(py, &name, before, &namespace)?;
-    patch::adopt_namespace(py, &name, before, &namespace, young)
+    patch::adopt_namespace(py, &name, before, &namespace, young, young_before)
 }
 
 fn result(

@@ -38,8 +38,10 @@ pub fn adopt_namespace<'py>(
     before: &Bound<'py, PyDict>,
     namespace: &Bound<'py, PyDict>,
     young: Young,
+    young_before: AHashSet<usize>,
 ) -> PyResult<Outcome> {
     let mut canon = Canon::new(py, module_name)?;
+    canon.set_young_before(young_before);
     canon.adopt(before, namespace)?;
     canon.finish(py, young, changed_names(before, namespace)?)
 }
@@ -161,6 +163,8 @@ pub(crate) struct Canon<'py> {
     preexisting: AHashSet<usize>,
     /// Addresses of the objects in the youngest GC generation, once asked for.
     young: Option<AHashSet<usize>>,
+    /// Addresses of the young objects that existed before the run.
+    young_before: AHashSet<usize>,
     patched: usize,
     warnings: Vec<String>,
     kinds: Kinds<'py>,
@@ -204,6 +208,7 @@ impl<'py> Canon<'py> {
             heap: HeapPass::new(),
             preexisting: AHashSet::new(),
             young: None,
+            young_before: AHashSet::new(),
             patched: 0,
             warnings: Vec::new(),
             kinds: Kinds::new(py)?,
@@ -231,10 +236,14 @@ impl<'py> Canon<'py> {
                 .collect();
             self.young = Some(young);
         }
-        Ok(self
-            .young
-            .as_ref()
-            .is_some_and(|y| y.contains(&(value.as_ptr() as usize))))
+        let address = value.as_ptr() as usize;
+        Ok(self.young.as_ref().is_some_and(|y| y.contains(&address))
+            && !self.young_before.contains(&address))
+    }
+
+    /// The young objects that existed before the run (see `heap::young_addresses`).
+    pub(crate) fn set_young_before(&mut self, young_before: AHashSet<usize>) {
+        self.young_before = young_before;
     }
 
     /// Whether `value` is an object the module held before this reload.
