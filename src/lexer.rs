@@ -216,6 +216,10 @@ impl<'a> Lexer<'a> {
             let c = self.peek(0);
             match c {
                 b'\\' => {
+                    // An escaped line end (also `\r\n` in a CRLF file) continues the string.
+                    if self.peek(1) == b'\r' && self.peek(2) == b'\n' {
+                        self.pos += 1;
+                    }
                     if self.peek(1) == b'\n' {
                         self.line += 1;
                     }
@@ -376,6 +380,14 @@ mod tests {
         let src = b"x = f\"{d[\"k\"]:{w}} {{literal}}\"\nimport after\n";
         let lines = logical_lines(src);
         assert_eq!(names(&lines[1]), ["import", "after"]);
+    }
+
+    #[test]
+    fn escaped_line_ends_in_strings_with_crlf() {
+        let lines = logical_lines(b"x = 'a\\\r\nb'\r\nimport after\r\n");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(names(&lines[1]), ["import", "after"]);
+        assert_eq!(lines[1].line, 3);
     }
 
     #[test]

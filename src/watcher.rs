@@ -21,6 +21,9 @@ use std::time::Duration;
 use ahash::AHashSet;
 use notify::{Event, RecursiveMode, Watcher as _};
 
+/// How many changed paths an inbox holds before it gives up listing them.
+const MAX_DIRTY: usize = 10_000;
+
 /// How long `drain` waits for its sentinel before declaring the watcher broken.
 const BARRIER_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -170,7 +173,12 @@ impl Hub {
     fn barrier(&self) -> Option<()> {
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
         let sentinel = self.sentinel_dir.join(number.to_string());
-        fs::write(&sentinel, b"").ok()?;
+        // create_new: never follow or reuse something already at that path.
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&sentinel)
+            .ok()?;
         let guard = self.shared.barrier.lock().ok()?;
         let (guard, _) = self
             .shared
@@ -216,6 +224,12 @@ fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>)
         }
         for inbox in &inboxes {
             if let Ok(mut dirty) = inbox.dirty.lock() {
+                // A reloader that is off is never drained: past a bound, forget the paths
+                // and have its next check look at everything instead.
+                if dirty.len() >= MAX_DIRTY {
+                    dirty.clear();
+                    inbox.rescan.store(true, Ordering::Release);
+                }
                 dirty.insert(path.clone());
             }
         }
@@ -228,9 +242,47 @@ fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>)
     }
 }
 
+/// A new private directory (mode 0700, unpredictable name) for the sentinels, removed
+/// when the process exits.
 fn unique_temp_dir() -> io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("fastautoreload-{}", std::process::id()));
-    fs::create_dir_all(&dir)?;
+    let template = std::env::temp_dir().join("fastautoreload-XXXXXX");
+    let dir = make_temp_dir(&template)?;
+    let _ = SENTINEL_DIR.set(dir.clone());
+    // SAFETY: registering a plain `extern "C"` function with no arguments.
+    unsafe { libc::atexit(remove_sentinel_dir) };
+    Ok(dir)
+}
+
+static SENTINEL_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_sentinel_dir() {
+    if let Some(dir) = SENTINEL_DIR.get() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+#[cfg(unix)]
+fn make_temp_dir(template: &Path) -> io::Result<PathBuf> {
+    use std::ffi::{CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+
+    let template = CString::new(template.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let raw = template.into_raw();
+    // SAFETY: `raw` is a writable, NUL-terminated template ending in XXXXXX, as mkdtemp
+    // requires; it is taken back into a CString right after.
+    let made = unsafe { libc::mkdtemp(raw) };
+    let template = unsafe { CString::from_raw(raw) };
+    if made.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PathBuf::from(OsStr::from_bytes(template.as_bytes())))
+}
+
+#[cfg(not(unix))]
+fn make_temp_dir(template: &Path) -> io::Result<PathBuf> {
+    let dir = template.with_file_name(format!("fastautoreload-{}", std::process::id()));
+    fs::create_dir(&dir)?;
     Ok(dir)
 }
 

@@ -111,6 +111,21 @@ def test_loading_beside_ipython_autoreload_runs_modules_once(
     assert sys.modules[counter_store].runs == ["v1", "v2"]
 
 
+@pytest.mark.fastautoreload_only
+def test_ipython_autoreload_loaded_after_takes_over_and_modules_run_once(
+    bare_shell, make_module, counter_store
+):
+    run(bare_shell, "%load_ext fastautoreload")
+    run(bare_shell, "%autoreload 2")
+    run(bare_shell, "%load_ext autoreload")
+    run(bare_shell, "%autoreload 2")
+    name, path = make_module(_side_effect_source(counter_store, "v1"))
+    run(bare_shell, f"import {name}")
+    write(path, _side_effect_source(counter_store, "v2"))
+    assert value(bare_shell, f"{name}.f()") == "v2"
+    assert sys.modules[counter_store].runs == ["v1", "v2"]
+
+
 # -- the public Python API ---------------------------------------------------------------------
 PUBLIC_NAMES = (
     "AutoreloadMagics",

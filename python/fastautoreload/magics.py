@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
@@ -174,7 +175,10 @@ class AutoreloadMagics(Magics):
             raise UsageError("module names go with 'now': %autoreload now pkg [other ...]")
         if mode == "now":
             for name in args.modules:
-                reloader.reload_tree(name)
+                try:
+                    reloader.reload_tree(name)
+                except ImportError as error:
+                    raise UsageError(str(error)) from None
             if not args.modules:
                 reloader.check(True)
             return
@@ -226,8 +230,18 @@ class AutoreloadMagics(Magics):
 
     def pre_run_cell(self, info=None):
         self._last_execution_info = info
-        if self._reloader.enabled:
-            self._reloader.check()
+        if self._reloader.enabled and self._in_charge():
+            try:
+                self._reloader.check()
+            except Exception:  # a bug of ours must not cost the user their cell
+                print(f"[fastautoreload failed: {traceback.format_exc()}]", file=sys.stderr)
+
+    def _in_charge(self) -> bool:
+        """Whether `%autoreload` still belongs to this instance: if IPython's autoreload
+        was loaded after it, that one is in charge and this one stands down, so modules
+        are not reloaded twice."""
+        magic = self.shell.magics_manager.magics["line"].get("autoreload")
+        return getattr(magic, "__self__", self) is self
 
     def post_execute_hook(self):
         """Track modules imported by the cell, and its ``from`` imports."""

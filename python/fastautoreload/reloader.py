@@ -188,7 +188,10 @@ class ModuleReloader:
             fresh_bindings.refresh_user_namespace(
                 self.shell.user_ns, self.import_from_tracker, module, changed
             )
-        return fresh_bindings.stale_importers(self._tracker, modname, changed, self.skip_modules)
+        stale = fresh_bindings.stale_importers(self._tracker, modname, changed, self.skip_modules)
+        if not self.check_all:  # mode 1: only the modules marked with %aimport
+            stale = {name: names for name, names in stale.items() if name in self.modules}
+        return stale
 
     def _reload(self, change, stale=(), because_of=None, whole: bool = False):
         """Reloads one module; returns the native result, or None if it failed.
