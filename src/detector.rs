@@ -133,19 +133,21 @@ impl Detector {
     /// The files to look at now. In event mode this drains the watcher up to this very
     /// moment; it falls back to everything when events were lost or the watcher failed.
     pub fn candidates(&mut self) -> Candidates {
-        let Some(watcher) = self.watcher.as_ref() else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return Candidates::All;
         };
         match watcher.drain() {
-            Some(drained) if drained.rescan => {
-                self.notes
-                    .push("file events were lost; every file was checked".into());
-                Candidates::All
+            Some(drained) => {
+                self.polled_dirs.extend(drained.lost);
+                if drained.rescan {
+                    Candidates::All
+                } else {
+                    Candidates::Some {
+                        paths: drained.paths,
+                        dirs: self.polled_dirs.clone(),
+                    }
+                }
             }
-            Some(drained) => Candidates::Some {
-                paths: drained.paths,
-                dirs: self.polled_dirs.clone(),
-            },
             None => {
                 let reason = "the file watcher stopped answering";
                 self.watcher = None;

@@ -63,6 +63,8 @@ pub struct Drained {
     pub paths: AHashSet<PathBuf>,
     /// Events may have been lost: check every file.
     pub rescan: bool,
+    /// Watched directories that went away and could not be watched again: poll them.
+    pub lost: Vec<PathBuf>,
 }
 
 /// Why a directory could not be watched.
@@ -113,11 +115,32 @@ impl Watcher {
 
     /// The paths that saw activity since the last drain, complete up to this call.
     /// Returns None when the watcher did not deliver its sentinel in time (broken).
-    pub fn drain(&self) -> Option<Drained> {
+    ///
+    /// A watched directory that was itself removed, renamed or replaced loses its
+    /// watch in the kernel: it is watched again (and everything checked), or reported
+    /// as lost when it cannot be.
+    pub fn drain(&mut self) -> Option<Drained> {
         self.hub.barrier()?;
         let paths = std::mem::take(&mut *self.inbox.dirty.lock().ok()?);
-        let rescan = self.inbox.rescan.swap(false, Ordering::AcqRel);
-        Some(Drained { paths, rescan })
+        let mut rescan = self.inbox.rescan.swap(false, Ordering::AcqRel);
+        let mut lost = Vec::new();
+        let moved: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| self.watched.contains(*p))
+            .cloned()
+            .collect();
+        for dir in moved {
+            rescan = true;
+            if self.hub.rewatch(&dir).is_err() {
+                self.watched.remove(&dir);
+                lost.push(dir);
+            }
+        }
+        Some(Drained {
+            paths,
+            rescan,
+            lost,
+        })
     }
 }
 
@@ -164,6 +187,17 @@ impl Hub {
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => Err(WatchError::Limit),
             Err(e) => Err(WatchError::Other(e.to_string())),
         }
+    }
+
+    /// Watches `dir` again after its watch may have gone (the directory was replaced).
+    fn rewatch(&self, dir: &Path) -> Result<(), WatchError> {
+        if let Ok(mut watched) = self.watched.lock() {
+            watched.remove(dir);
+        }
+        if let Ok(mut inner) = self.inner.lock() {
+            let _ = inner.unwatch(dir);
+        }
+        self.watch_dir(dir)
     }
 
     /// Returns once every event that happened before the call has been recorded.
@@ -299,7 +333,7 @@ mod tests {
     #[test]
     fn drain_sees_a_write_made_just_before_it() {
         let dir = tempfile::tempdir().unwrap();
-        let watcher = started(dir.path());
+        let mut watcher = started(dir.path());
         let path = dir.path().join("m.py");
         fs::write(&path, "x = 1\n").unwrap();
         let drained = watcher.drain().expect("barrier arrives");
@@ -316,7 +350,7 @@ mod tests {
     #[test]
     fn atomic_save_by_rename_is_seen_under_the_final_name() {
         let dir = tempfile::tempdir().unwrap();
-        let watcher = started(dir.path());
+        let mut watcher = started(dir.path());
         let path = dir.path().join("m.py");
         let temp = dir.path().join(".m.py.swp");
         fs::write(&temp, "x = 2\n").unwrap();
@@ -328,7 +362,7 @@ mod tests {
     fn other_directories_are_not_reported() {
         let watched = tempfile::tempdir().unwrap();
         let other = tempfile::tempdir().unwrap();
-        let watcher = started(watched.path());
+        let mut watcher = started(watched.path());
         fs::write(other.path().join("m.py"), "x = 1\n").unwrap();
         assert!(!watcher
             .drain()
@@ -344,7 +378,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.py");
         fs::write(&path, "x = 1\n").unwrap();
-        let watcher = started(dir.path());
+        let mut watcher = started(dir.path());
         fs::remove_file(&path).unwrap();
         fs::write(&path, "x = 2\n").unwrap();
         assert!(watcher.drain().unwrap().paths.contains(&path));
@@ -361,10 +395,26 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_removed_and_created_again_is_watched_again() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("pkg");
+        fs::create_dir(&dir).unwrap();
+        let mut watcher = started(&dir);
+        fs::remove_dir(&dir).unwrap();
+        fs::create_dir(&dir).unwrap();
+        let drained = watcher.drain().unwrap();
+        assert!(drained.rescan);
+        assert!(drained.lost.is_empty());
+        let path = dir.join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        assert!(watcher.drain().unwrap().paths.contains(&path));
+    }
+
+    #[test]
     fn every_subscriber_gets_every_event() {
         let dir = tempfile::tempdir().unwrap();
-        let first = started(dir.path());
-        let second = started(dir.path());
+        let mut first = started(dir.path());
+        let mut second = started(dir.path());
         let path = dir.path().join("m.py");
         fs::write(&path, "x = 1\n").unwrap();
         assert!(first.drain().unwrap().paths.contains(&path));
