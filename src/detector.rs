@@ -99,7 +99,7 @@ impl Detector {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
-        if self.polled_dirs.contains(dir) {
+        if self.polled_dirs.contains(dir) || watcher.is_watching(dir) {
             return;
         }
         if let Some(fs) = network_file_system(dir) {

@@ -113,6 +113,10 @@ impl Watcher {
         self.watched.len()
     }
 
+    pub fn is_watching(&self, dir: &Path) -> bool {
+        self.watched.contains(dir)
+    }
+
     /// The paths that saw activity since the last drain, complete up to this call.
     /// Returns None when the watcher did not deliver its sentinel in time (broken).
     ///
