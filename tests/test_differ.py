@@ -654,3 +654,27 @@ def test_future_annotations_signature_edit(auto, future_module, counter_store, c
     )
     assert value(auto, "m.f.__annotations__['x']") == "AlsoMissing"
     assert _runs(counter_store) == [TAG]
+
+
+PRIVATE = """\
+class Vault:
+    def __init__(self):
+        self.__secret = 41
+
+    def reveal(self):
+        return self.__secret + {v}
+
+    def plain(self):
+        return {v}
+"""
+
+
+@pytest.mark.fastautoreload_only  # IPython reloads differently; the -p wording is ours
+def test_patched_methods_keep_name_mangling(auto, make_module, capsys):
+    name, path = make_module(PRIVATE.format(v=0))
+    run(auto, f"import {name}\nvault = {name}.Vault()")
+    run(auto, "%autoreload 2 -p")
+    write(path, PRIVATE.format(v=1))
+    capsys.readouterr()
+    assert value(auto, "(vault.reveal(), vault.plain())") == (42, 1)
+    assert capsys.readouterr().out == reloading(name, "2 functions patched") + "\n"

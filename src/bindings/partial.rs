@@ -41,6 +41,8 @@ struct Located<'py> {
     patch: &'py BodyPatch,
     old: Bound<'py, PyAny>,
     saved: FunctionState<'py>,
+    /// A method compiled inside its class (see `Block`).
+    in_class: bool,
 }
 
 /// Why a plan could not be carried out as planned (the caller runs the whole module).
@@ -102,7 +104,14 @@ pub fn run_plan<'py>(
             ))));
         };
         let saved = FunctionState::capture(&old)?;
-        located.push(Located { patch, old, saved });
+        let in_class =
+            patch.class.is_some() && needs_class(span_text(text, &lines, patch.def_span));
+        located.push(Located {
+            patch,
+            old,
+            saved,
+            in_class,
+        });
     }
     let mut canon = Canon::new(py, &name)?;
     canon.set_young_before(heap::young_addresses(py)?);
@@ -158,7 +167,8 @@ fn patch_bodies<'py>(
             Some(name) => Some(namespace.get_item(name)?.ok_or_else(|| missing(name))?),
             None => None,
         };
-        let new_code = find_code(code, patch.class.as_deref(), &patch.name, patch.first_line)?
+        let scope = patch.class.as_deref().filter(|_| l.in_class);
+        let new_code = find_code(code, scope, &patch.name, patch.first_line)?
             .ok_or_else(|| missing(&patch.name))?;
         let mut cells = Vec::new();
         for free in new_code.getattr("co_freevars")?.try_iter()? {
@@ -334,26 +344,31 @@ fn bodies_fragment(text: &str, starts: &[usize], future: &[Span], bodies: &[Body
         push_lines(&mut out, text, starts, span.first, span.last);
         line = span.last + 1;
     }
-    let mut open_class: Option<&str> = None;
+    let mut open = Block::None;
     for patch in bodies {
         let def = patch.def_span;
         let first = patch.first_line;
-        match patch.class.as_deref() {
-            Some(class) if open_class != Some(class) => {
-                pad_to(&mut out, &mut line, first - 1);
-                out.push_str(&format!("class {class}:\n"));
-                line += 1;
-                open_class = Some(class);
+        let indent: String = text[starts[(def.first - 1) as usize]..]
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        let block = match patch.class.as_deref() {
+            Some(class) if needs_class(span_text(text, starts, def)) => {
+                Block::Class(class.to_owned())
             }
-            Some(_) => {}
-            None => open_class = None,
+            Some(_) => Block::If(indent.clone()),
+            None => Block::None,
+        };
+        if block != open {
+            if let Some(header) = block.header() {
+                pad_to(&mut out, &mut line, first - 1);
+                out.push_str(&header);
+                line += 1;
+            }
+            open = block;
         }
         pad_to(&mut out, &mut line, first);
         if first < def.first {
-            let indent: String = text[starts[(def.first - 1) as usize]..]
-                .chars()
-                .take_while(|c| *c == ' ' || *c == '\t')
-                .collect();
             out.push_str(&format!("{indent}@(lambda function: function)\n"));
             line += 1;
             pad_to(&mut out, &mut line, def.first);
@@ -362,6 +377,52 @@ fn bodies_fragment(text: &str, starts: &[usize], future: &[Span], bodies: &[Body
         line = def.last + 1;
     }
     out
+}
+
+/// What an indented method definition is compiled inside: its class, when its code
+/// depends on the class (`super()`, `__class__`, private names that get mangled), or
+/// else a plain `if True:` block, which compiles much faster than a class.
+#[derive(PartialEq, Eq)]
+enum Block {
+    None,
+    Class(String),
+    If(String),
+}
+
+impl Block {
+    fn header(&self) -> Option<String> {
+        match self {
+            Block::None => None,
+            Block::Class(name) => Some(format!("class {name}:\n")),
+            Block::If(_) => Some("if True:\n".to_owned()),
+        }
+    }
+}
+
+fn span_text<'t>(text: &'t str, starts: &[usize], span: Span) -> &'t str {
+    let end = starts[(span.last as usize).min(starts.len() - 1)];
+    &text[starts[(span.first - 1) as usize]..end]
+}
+
+/// Whether a method's code needs its class around it to compile the same.
+fn needs_class(text: &str) -> bool {
+    text.contains("super") || text.contains("__class__") || has_private_name(text)
+}
+
+/// A `__name` that Python mangles inside a class (not a `__dunder__`).
+fn has_private_name(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    text.match_indices("__").any(|(i, _)| {
+        if i > 0 && ident(bytes[i - 1]) {
+            return false;
+        }
+        let end = (i..bytes.len())
+            .find(|&k| !ident(bytes[k]))
+            .unwrap_or(bytes.len());
+        let name = &text[i..end];
+        name.len() > 2 && !name.ends_with("__")
+    })
 }
 
 /// Blank lines until the next line written is line `target`.
