@@ -47,6 +47,8 @@ class ImportFromTracker:
 
     def track_cell(self, code: str) -> None:
         """Record every absolute ``from m import ...`` in a cell's source."""
+        if "import" not in code:  # most cells: no parse on the per-cell path
+            return
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError):
