@@ -1,8 +1,10 @@
 //! fastautoreload's native core.
 //!
-//! The pure-Rust parts (source lookup, file fingerprints, the module table) carry no
-//! PyO3 and are tested with `cargo test`; `bindings` is the PyO3 layer that drives them
-//! from Python and does the object work (re-execution, patching) through the C API.
+//! The pure-Rust parts carry no PyO3 and are tested with `cargo test`: source lookup,
+//! file fingerprints, the module table, change detection (watcher, detector), the lexer,
+//! the import scanner and graph, and the outline and differ. `bindings` is the PyO3
+//! layer that drives them from Python and does the object work (re-execution, partial
+//! runs, patching) through the C API.
 
 pub mod detector;
 pub mod fingerprint;

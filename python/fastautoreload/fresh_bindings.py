@@ -13,11 +13,6 @@ import sys
 from types import ModuleType
 
 
-def changed_values(result) -> dict[str, object]:
-    """The names a reload gave a different value, mapped to their value before."""
-    return dict(result.previous)
-
-
 def stale_importers(tracker, modname: str, changed: dict[str, object], skip) -> dict:
     """Modules that bound, at import time, a name from ``modname`` whose value changed
     and that still hold the old value, each with the names it bound that way: those

@@ -180,7 +180,7 @@ class ModuleReloader:
         """After ``modname`` reloaded: rebinds the user's stale ``from`` imports and
         returns the modules that must run again because they hold stale values, with the
         names they hold them under."""
-        changed = fresh_bindings.changed_values(result)
+        changed = dict(result.previous)  # name -> value before, for names that changed
         if not changed:
             return {}
         module = sys.modules[modname]
