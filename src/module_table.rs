@@ -51,6 +51,10 @@ struct Entry {
     library: bool,
     /// The statements of the content the module runs, for the differ.
     outline: Option<Arc<Outline>>,
+    /// The detector named this file and it has not been looked at since: a change
+    /// noticed stays pending until the module is checked (it may be skipped, or not
+    /// selected in mode 1, at the moment it is noticed).
+    dirty: bool,
 }
 
 impl Entry {
@@ -90,7 +94,7 @@ impl Seen {
 }
 
 /// A module whose source changed: the exact bytes to compile and their hash.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Change {
     pub name: String,
     pub path: PathBuf,
@@ -177,6 +181,7 @@ impl ModuleTable {
             imports: Vec::new(),
             library,
             outline: None,
+            dirty: false,
         };
         self.graph = None;
         self.paths = None;
@@ -224,43 +229,50 @@ impl ModuleTable {
             });
     }
 
-    /// The modules whose content changed, in table order.
+    /// Records which files the detector says may have changed (all of them, when
+    /// polling or after lost events). They stay pending until `changes` looks at them.
+    pub fn notice(&mut self, candidates: &Candidates) {
+        let entries = &self.entries;
+        let paths = self
+            .paths
+            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
+        for i in paths.select(candidates, entries.len()) {
+            self.entries[i].dirty = true;
+        }
+    }
+
+    /// The modules whose content changed, among those noticed, in table order.
     ///
     /// `only` restricts the check to these names (mode 1); `skip` names are never
-    /// checked; `candidates` says which files may have changed (all, when polling).
-    /// Files are stat'ed in parallel and read only when their stat moved.
+    /// checked. Modules left out stay pending: their change is found when they are
+    /// checked. Files are stat'ed in parallel and read only when their stat moved.
     /// A module seen for the first time records its baseline and is not reported.
-    pub fn changes(
-        &mut self,
-        only: Option<&[String]>,
-        skip: &AHashSet<String>,
-        candidates: &Candidates,
-    ) -> Vec<Change> {
+    pub fn changes(&mut self, only: Option<&[String]>, skip: &AHashSet<String>) -> Vec<Change> {
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
-            !skip.contains(&e.name)
+            e.dirty
+                && !skip.contains(&e.name)
                 && selected
                     .as_ref()
                     .is_none_or(|s| s.contains(e.name.as_str()))
         };
         let entries = &self.entries;
-        let paths = self
-            .paths
-            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
-        let selected = paths.select(candidates, entries.len());
-        type Analysis = (Vec<Import>, Arc<Outline>);
-        let reads: Vec<(usize, Snapshot, Option<Analysis>)> = selected
-            .par_iter()
-            .map(|&i| (i, &entries[i]))
-            .filter(|(_, e)| wanted(e))
-            .filter_map(|(i, e)| {
-                let snap = read_if_moved(e)?;
-                let new_content =
-                    e.seen.is_none_or(|s| s.baseline != snap.hash) && e.failed != Some(snap.hash);
-                let analysis = new_content.then(|| analyze(&snap.bytes));
-                Some((i, snap, analysis))
-            })
+        let selected: Vec<usize> = (0..entries.len())
+            .filter(|&i| wanted(&entries[i]))
             .collect();
+        let looked: Vec<(usize, Look)> = selected
+            .par_iter()
+            .map(|&i| (i, look(&entries[i])))
+            .collect();
+        let mut reads = Vec::new();
+        for (i, look) in looked {
+            // Looked at: no longer pending, unless the file could not be read now
+            // (deleted, mid-rename): then it is looked at again next time.
+            self.entries[i].dirty = matches!(look, Look::Unreadable);
+            if let Look::Read(snap, analysis) = look {
+                reads.push((i, snap, analysis));
+            }
+        }
         let mut changes = Vec::new();
         for (i, snap, analysis) in reads {
             let entry = &mut self.entries[i];
@@ -353,6 +365,35 @@ impl ModuleTable {
             .reload_order(names, |n| positions.get(n).copied().unwrap_or(usize::MAX))
     }
 
+    /// The names of `changes` in reload order, by the imports of their new content (an
+    /// edit that adds `from .sub import x` to `pkg/__init__.py` orders `sub` first).
+    pub fn batch_order(&mut self, changes: &[&Change]) -> Vec<String> {
+        let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
+        let same_imports = changes.iter().all(|c| {
+            self.index
+                .get(&c.name)
+                .is_some_and(|&i| self.entries[i].imports == c.imports)
+        });
+        if same_imports {
+            return self.reload_order(&names);
+        }
+        let new_imports: AHashMap<&str, &[Import]> = changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.imports.as_slice()))
+            .collect();
+        let nodes = self.entries.iter().map(|e| Node {
+            name: &e.name,
+            package: e.package(),
+            imports: new_imports
+                .get(e.name.as_str())
+                .copied()
+                .unwrap_or(&e.imports),
+        });
+        let index = &self.index;
+        let graph = ImportGraph::build(nodes, |name| index.contains_key(name));
+        graph.reload_order(&names, |n| self.position(n))
+    }
+
     /// The module now runs `change`'s content: it becomes the baseline.
     pub fn commit(&mut self, change: &Change) {
         if let Some(entry) = self.entry_mut(&change.name) {
@@ -381,14 +422,33 @@ impl ModuleTable {
     }
 }
 
+type Analysis = (Vec<Import>, Arc<Outline>);
+
+/// What looking at one pending file found.
+enum Look {
+    /// Its stat is the one recorded with its content: unchanged.
+    Unmoved,
+    /// It cannot be read now (deleted, mid-rename).
+    Unreadable,
+    /// Its content, analysed when it is new (neither the baseline nor a failed version).
+    Read(Snapshot, Option<Analysis>),
+}
+
 /// Reads the file if its stat says it may differ from what was seen (or nothing was).
-/// A file that cannot be read (deleted, mid-rename) is left for a later check.
-fn read_if_moved(entry: &Entry) -> Option<Snapshot> {
-    let stat = StatKey::of(&entry.path).ok()?;
+fn look(entry: &Entry) -> Look {
+    let Ok(stat) = StatKey::of(&entry.path) else {
+        return Look::Unreadable;
+    };
     if entry.seen.is_some_and(|seen| seen.trusts(&stat)) {
-        return None;
+        return Look::Unmoved;
     }
-    Snapshot::read(&entry.path).ok()
+    let Ok(snap) = Snapshot::read(&entry.path) else {
+        return Look::Unreadable;
+    };
+    let new_content =
+        entry.seen.is_none_or(|s| s.baseline != snap.hash) && entry.failed != Some(snap.hash);
+    let analysis = new_content.then(|| analyze(&snap.bytes));
+    Look::Read(snap, analysis)
 }
 
 fn now_ns() -> i128 {
@@ -413,6 +473,16 @@ mod tests {
         table
     }
 
+    /// Every file noticed (as when polling), then the changes among `only`, less `skip`.
+    fn scan(
+        table: &mut ModuleTable,
+        only: Option<&[String]>,
+        skip: &AHashSet<String>,
+    ) -> Vec<Change> {
+        table.notice(&Candidates::All);
+        table.changes(only, skip)
+    }
+
     fn commit(table: &mut ModuleTable, c: &Change) {
         table.commit(c);
     }
@@ -425,9 +495,7 @@ mod tests {
     fn unchanged_files_give_no_changes() {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
     }
 
     #[test]
@@ -435,7 +503,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n"), ("b", "y = 1\n")]);
         fs::write(dir.path().join("b.py"), "y = 22\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         assert_eq!(names(&changes), ["b"]);
         assert_eq!(changes[0].bytes, b"y = 22\n");
     }
@@ -445,13 +513,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         commit(&mut table, &changes[0]);
         fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
-        assert_eq!(
-            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
-            ["a"]
-        );
+        assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["a"]);
     }
 
     #[test]
@@ -465,9 +530,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
     }
 
     #[test]
@@ -475,11 +538,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         commit(&mut table, &changes[0]);
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
     }
 
     #[test]
@@ -487,17 +548,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         let c = &changes[0];
         table.fail(&c.name, c.stat, c.hash);
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("a.py"), "x = 3\n").unwrap();
-        assert_eq!(
-            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
-            ["a"]
-        );
+        assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["a"]);
     }
 
     #[test]
@@ -505,13 +561,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::write(dir.path().join("a.py"), "x = (\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         let c = &changes[0];
         table.fail(&c.name, c.stat, c.hash);
         fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn a_change_noticed_while_skipped_stays_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
+        let skip: AHashSet<String> = ["a".to_owned()].into_iter().collect();
+        let only_a = Candidates::Some {
+            paths: [dir.path().join("a.py")].into_iter().collect(),
+            dirs: AHashSet::new(),
+        };
+        table.notice(&only_a);
+        assert!(table.changes(None, &skip).is_empty());
+        // No new event: the change noticed earlier is still found.
+        assert_eq!(names(&table.changes(None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn batch_order_follows_the_imports_of_the_new_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("app", "X = 1\n"), ("lib", "V = 1\n")]);
+        fs::write(dir.path().join("app.py"), "from lib import V\nX = V\n").unwrap();
+        fs::write(dir.path().join("lib.py"), "V = 2\n").unwrap();
+        let changes = scan(&mut table, None, &AHashSet::new());
+        let refs: Vec<&Change> = changes.iter().collect();
+        assert_eq!(table.batch_order(&refs), ["lib", "app"]);
     }
 
     #[test]
@@ -522,11 +603,11 @@ mod tests {
         fs::write(dir.path().join("b.py"), "y = 11\n").unwrap();
         let only = vec!["b".to_owned()];
         assert_eq!(
-            names(&table.changes(Some(&only), &AHashSet::new(), &Candidates::All)),
+            names(&scan(&mut table, Some(&only), &AHashSet::new())),
             ["b"]
         );
         let skip: AHashSet<String> = ["a".to_owned()].into_iter().collect();
-        assert_eq!(names(&table.changes(None, &skip, &Candidates::All)), ["b"]);
+        assert_eq!(names(&scan(&mut table, None, &skip)), ["b"]);
     }
 
     #[test]
@@ -534,14 +615,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
         fs::remove_file(dir.path().join("a.py")).unwrap();
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("a.py"), "x = 5\n").unwrap();
-        assert_eq!(
-            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
-            ["a"]
-        );
+        assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["a"]);
     }
 
     #[test]
@@ -551,14 +627,9 @@ mod tests {
         table.track("late", dir.path().join("late.py"), 7);
         table.read_baselines();
         fs::write(dir.path().join("late.py"), "x = 1\n").unwrap();
-        assert!(table
-            .changes(None, &AHashSet::new(), &Candidates::All)
-            .is_empty());
+        assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("late.py"), "x = 2\n").unwrap();
-        assert_eq!(
-            names(&table.changes(None, &AHashSet::new(), &Candidates::All)),
-            ["late"]
-        );
+        assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["late"]);
     }
 
     #[test]
@@ -587,7 +658,7 @@ mod tests {
         );
         fs::write(dir.path().join("app.py"), "from lib import V\nW = V\n").unwrap();
         fs::write(dir.path().join("lib.py"), "V = 2\nimport json\n").unwrap();
-        let changes = table.changes(None, &AHashSet::new(), &Candidates::All);
+        let changes = scan(&mut table, None, &AHashSet::new());
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         assert_eq!(table.reload_order(&names), ["lib", "app"]);
         let lib = changes.iter().find(|c| c.name == "lib").unwrap();

@@ -134,16 +134,16 @@ VERSIONED_EDIT = "1 statement, 1 function patched"
 
 
 def reloading(name: str, detail: str | None = VERSIONED_EDIT) -> str:
-    """The line ``-p`` prints for a reload of ``name``: IPython's exact words, to which
+    """The line ``-p`` prints for a reload of ``name``: IPython's exact words, after which
     fastautoreload adds what it ran (``detail``) when it did not run the whole module."""
     if IS_IPYTHON or detail is None:
         return f"Reloading '{name}'."
-    return f"Reloading '{name}' ({detail})."
+    return f"Reloading '{name}'. ({detail})"
 
 
 def without_plan_details(text: str) -> str:
-    """``-p`` output with fastautoreload's "(2 statements, ...)" details removed."""
-    return re.sub(r" \((?:\d+ (?:statement|function|name)s?[^)]*|nothing to run)\)\.", ".", text)
+    """``-p`` output with fastautoreload's " (2 statements, ...)" details removed."""
+    return re.sub(r"\. \((?:\d+ (?:statement|function|name)s?[^)]*|nothing to run)\)", ".", text)
 
 
 def fresh_repr(module_dir, module_name, expr):

@@ -36,7 +36,7 @@ def _reloading(*names: str, because: dict[str, str] | None = None) -> str:
     lines = []
     for name in names:
         if name in because:
-            lines.append(f"Reloading '{name}' (it imports changed values from '{because[name]}').")
+            lines.append(f"Reloading '{name}'. (it imports changed values from '{because[name]}')")
         else:
             lines.append(f"Reloading '{name}'.")
     return "".join(line + "\n" for line in lines)

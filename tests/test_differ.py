@@ -564,7 +564,7 @@ def test_failing_statement_rolls_back_the_whole_edit(auto, module, counter_store
 
     write_body(FAILING.format(v=3, value="3"))
     out, err = _reload(auto, capsys)
-    assert out.startswith(f"Reloading '{name}' (")
+    assert out.startswith(f"Reloading '{name}'. (")
     assert err == ""
     assert value(auto, "(m.f(), f_old(), m.VALUE)") == (3, 3, 3)
     assert value(auto, "hasattr(m, 'NEW')") is False

@@ -7,6 +7,7 @@ written against that module works after changing the import.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._native import InternalError
 from .extension import load_ipython_extension, unload_ipython_extension
 from .import_tracker import ImportFromTracker
 from .magics import AutoreloadMagics
@@ -21,6 +22,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "AutoreloadMagics",
     "ImportFromTracker",
+    "InternalError",
     "ModuleReloader",
     "dependents",
     "load_ipython_extension",

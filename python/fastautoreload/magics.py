@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
@@ -32,6 +31,7 @@ class AutoreloadMagics(Magics):
         self._reloader.check_all = False
         self._reloader.autoload_obj = False
         self._last_execution_info = None
+        self.loaded_modules = set(sys.modules)  # as IPython's class has it
 
     @line_magic
     @magic_arguments.magic_arguments()
@@ -228,31 +228,45 @@ class AutoreloadMagics(Magics):
             # `%aimport a.b as x` binds the submodule, as `import a.b as x` would.
             self.shell.push({alias: sys.modules[name]} if alias else {top_name: top_module})
 
+    # The hooks run around every cell, on any host that can build this class (IPython's
+    # shells, or a minimal object with only `user_ns` and `push`): every other shell
+    # attribute is optional, and nothing raised in here reaches the user's cell.
+
     def pre_run_cell(self, info=None):
         self._last_execution_info = info
-        if self._reloader.enabled and self._in_charge():
-            try:
+        try:
+            if self._reloader.enabled and self._in_charge():
                 self._reloader.check()
-            except Exception:  # a bug of ours must not cost the user their cell
-                print(f"[fastautoreload failed: {traceback.format_exc()}]", file=sys.stderr)
+        except BaseException as error:  # a bug of ours, or Ctrl-C between two reloads
+            self._reloader.report_internal_error(error)
 
     def _in_charge(self) -> bool:
         """Whether `%autoreload` still belongs to this instance: if IPython's autoreload
         was loaded after it, that one is in charge and this one stands down, so modules
         are not reloaded twice."""
-        magic = self.shell.magics_manager.magics["line"].get("autoreload")
+        manager = getattr(self.shell, "magics_manager", None)
+        if manager is None:  # a host without magics: nothing else can take over
+            return True
+        magic = manager.magics["line"].get("autoreload")
         return getattr(magic, "__self__", self) is self
 
     def post_execute_hook(self):
         """Track modules imported by the cell, and its ``from`` imports."""
+        try:
+            self._track_cell()
+        except BaseException as error:
+            self._reloader.report_internal_error(error)
+
+    def _track_cell(self) -> None:
         reloader = self._reloader
         # Recorded in every mode: the user's `from m import x` names are refreshed when
         # `m` reloads with a new value for `x`; mode 3 also uses them to choose what to push.
-        if reloader.enabled and self.shell.last_execution_succeeded:
+        succeeded = getattr(self.shell, "last_execution_succeeded", True)
+        if reloader.enabled and succeeded:
             code = self._executed_code()
             if code:
                 reloader.import_from_tracker.track_cell(code)
-        reloader._tracker.sync(sys.modules)
+        reloader.sync()
 
     def _executed_code(self) -> str | None:
         """The last cell's Python source (IPython 8 does not record the transformed cell)."""
@@ -260,29 +274,29 @@ class AutoreloadMagics(Magics):
         if info is None:
             return None
         code = getattr(info, "transformed_cell", None)
-        if code is None and getattr(info, "raw_cell", None):
+        raw = getattr(info, "raw_cell", None)
+        transform = getattr(self.shell, "transform_cell", None)
+        if code is None and raw and transform is not None:
             try:
-                code = self.shell.transform_cell(info.raw_cell)
+                code = transform(raw)
             except Exception:  # a cell IPython itself could not transform ran no imports
                 return None
-        return code
+        return code if code is not None else raw
 
 
 def describe_dependents(reloader, name: str) -> str:
     """What a change to module ``name`` would reload, as text for the user."""
-    tracker = reloader._tracker
-    tracker.sync(sys.modules)
-    if tracker.path_of(name) is None:
+    if not reloader.is_tracked(name):
         return f"{name!r} is not a tracked module (not imported, or no Python source)."
     lines = [f"A change to {name!r} reloads {name!r}, then, when values they import change:"]
-    binders = tracker.binders_of(name)
+    binders = reloader.binders_of(name)
     for importer, names in binders:
         bound = ", ".join(n if n == a else f"{n} as {a}" for n, a in names)
         lines.append(f"  {importer} (from {name} import {bound})")
     if not binders:
         lines.append("  (no module binds names from it)")
     direct = {importer for importer, _ in binders}
-    others = [m for m in tracker.dependents(name) if m not in direct]
+    others = [m for m in reloader.dependents(name) if m not in direct]
     if others:
         lines.append("Modules that import it otherwise (they see new values through attributes):")
         lines.append("  " + " ".join(others))

@@ -1,7 +1,10 @@
-"""The reload policy: which modules to check, what to report, what to do on failure.
+"""The reload policy: which modules to check, what to report, what to do after a reload.
 
-The work itself (finding changed files, hashing, re-executing, patching objects) is in
-the native core; this file keeps the IPython-compatible state and wording around it.
+The work itself (noticing changed files, ordering, re-executing, patching objects, and
+re-running the importers of changed values) is one native call per check,
+``Tracker.check(sys.modules, policy)``, which returns events; this file keeps the
+IPython-compatible state, turns the state into a ``CheckPolicy``, and acts on the events
+(messages, the user's namespace).
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ import os
 import site
 import sys
 import sysconfig
-import time
-import traceback
 import weakref
+from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
-from . import _native, fresh_bindings
+from . import _native, fresh_bindings, messages
 from .import_tracker import ImportFromTracker
 
 logger = logging.getLogger("autoreload")
@@ -36,6 +38,24 @@ _MODULE_DUNDERS = frozenset(
         "__path__",
     }
 )
+
+
+@dataclass(frozen=True)
+class CheckPolicy:
+    """What one native check may do (read by ``Tracker.check``)."""
+
+    only: tuple[str, ...] | None
+    """Check only these modules (mode 1: those marked with ``%aimport``); None: all."""
+    skip: tuple[str, ...] = ()
+    """Never reload these (``%aimport -m``). Their changes stay pending."""
+    full: bool = False
+    """Run whole modules, never only what changed (``--full``, ``2-``)."""
+    reload: bool = True
+    """False: take what the files hold now as what the modules run (at load)."""
+    forced: tuple[str, ...] = ()
+    """Reload these now, whole, changed or not (``%autoreload now pkg``)."""
+    importers: tuple[str, ...] | None = None
+    """Modules that may run again for values they imported that changed; None: any."""
 
 
 def _quiet(msg: str) -> None:
@@ -63,8 +83,6 @@ class ModuleReloader:
         """Modules marked by ``%aimport`` (the whitelist of mode 1)."""
         self.skip_modules: dict[str, bool] = {}
         """Modules never reloaded, in every mode."""
-        self.failed: dict[str, str] = {}
-        """Source path -> content hash of the version that failed to reload."""
         self.old_objects: dict[tuple[str, str], list[weakref.ref]] = {}
         """(module, name) -> weak references to objects registered by ``superreload``."""
         self.hide_errors = False
@@ -75,6 +93,8 @@ class ModuleReloader:
         self._tracker = _native.Tracker(_library_roots(), poll=_polling_forced())
         self.reload_times: list[tuple[str, float]] = []
         """(module, milliseconds) for every reload done, for ``%autoreload --stats``."""
+        self._notes: list[str] = []  # detection notes nobody asked to see yet
+        self._internal_errors: set[str] = set()  # each reported once
         self.check(check_all=True, do_reload=False)
 
     # -- the marks used by %aimport ---------------------------------------------------
@@ -109,15 +129,8 @@ class ModuleReloader:
         """Reload every tracked module whose source content changed since it was loaded."""
         if not self.enabled and not check_all:
             return
-        self._tracker.sync(sys.modules)
-        names = None if (check_all or self.check_all) else list(self.modules)
-        changes = self._tracker.changed(names, list(self.skip_modules))
-        self._report_notes()
-        if not do_reload:
-            for change in changes:
-                self._tracker.commit(change)
-            return
-        self._reload_batch(changes)
+        only = None if (check_all or self.check_all) else tuple(self.modules)
+        self._check(self._policy(only, reload=do_reload))
 
     def reload_tree(self, name: str, deep: bool = True) -> list[str]:
         """Reload module ``name`` now (changed or not); with ``deep``, also its changed
@@ -126,123 +139,98 @@ class ModuleReloader:
         module = sys.modules.get(name)
         if module is None:
             raise ImportError(f"module {name!r} is not imported")
-        self._tracker.sync(sys.modules)
-        forced = self._tracker.current(name)
-        if forced is None:
+        if _native.source_path(module) is None:
             raise ImportError(f"cannot reload {name!r}: it has no Python source file")
-        batch = [forced]
+        subs: tuple[str, ...] = ()
         if deep:
+            self._tracker.sync(sys.modules)
             library_ok = self._tracker.is_library(name)
-            subs = [
+            subs = tuple(
                 sub
                 for sub in list(sys.modules)
                 if sub.startswith(name + ".") and (library_ok or not self._tracker.is_library(sub))
-            ]
-            batch += self._tracker.changed(subs, list(self.skip_modules)) if subs else []
-        order = self._tracker.order([c.name for c in batch])
-        by_name = {c.name: c for c in batch}
-        return self._reload_batch([by_name[n] for n in order], forced=(name,))
-
-    def _reload_batch(self, changes, forced: tuple[str, ...] = ()) -> list[str]:
-        """Reloads ``changes`` (already in dependency order) and then the modules that
-        bound values from them which changed; returns the names reloaded. ``forced``
-        modules run whole, as ``importlib.reload`` would run them."""
-        pending = {change.name: change for change in changes}
-        order = [change.name for change in changes]
-        because: dict[str, str] = {}  # modules run only for stale values, and whose
-        stale: dict[str, list[str]] = {}  # names bound from modules reloaded before
-        done: list[str] = []
-        while order:
-            name = order.pop(0)
-            change = pending.pop(name)
-            result = self._reload(
-                change, stale.get(name, []), because.get(name), whole=name in forced
             )
-            done.append(name)
-            if result is None:
-                continue
-            added = []
-            for importer, names in self._refresh_bindings(name, result).items():
-                if importer in done:
-                    continue
-                stale.setdefault(importer, []).extend(names)
-                if importer not in pending:
-                    current = self._tracker.current(importer)
-                    if current is not None:
-                        pending[importer] = current
-                        because[importer] = name
-                        added.append(importer)
-            if added:
-                order = self._tracker.order(order + added)
+        return self._check(self._policy(subs, forced=(name,)))
+
+    def _policy(self, only, reload: bool = True, forced: tuple[str, ...] = ()) -> CheckPolicy:
+        return CheckPolicy(
+            only=only,
+            skip=tuple(self.skip_modules),
+            full=self.full_reload,
+            reload=reload,
+            forced=forced,
+            importers=None if self.check_all else tuple(self.modules),
+        )
+
+    def _check(self, policy: CheckPolicy) -> list[str]:
+        """One native check; returns the names reloaded, in order."""
+        events = self._tracker.check(sys.modules, policy)
+        done = []
+        for event in events:
+            if event.kind == "note":
+                self._notes.append(messages.note(event))
+            elif event.kind == "failed":
+                self._report_failure(event)
+            else:
+                done.append(event.module)
+                self._after_reload(event)
+        self._report_notes()
         return done
 
-    def _refresh_bindings(self, modname: str, result) -> dict[str, list[str]]:
-        """After ``modname`` reloaded: rebinds the user's stale ``from`` imports and
-        returns the modules that must run again because they hold stale values, with the
-        names they hold them under."""
-        changed = dict(result.previous)  # name -> value before, for names that changed
-        if not changed:
-            return {}
-        module = sys.modules[modname]
-        if self.shell is not None:
+    def _after_reload(self, event) -> None:
+        self.reload_times.append((event.module, event.ms))
+        self._report(messages.reloading(event))
+        for line in messages.warnings(event):
+            print(line, file=sys.stderr)
+        module = sys.modules.get(event.module)
+        if module is None or self.shell is None:
+            return
+        user_ns = getattr(self.shell, "user_ns", None)
+        if user_ns is not None and event.previous:
             fresh_bindings.refresh_user_namespace(
-                self.shell.user_ns, self.import_from_tracker, module, changed
+                user_ns, self.import_from_tracker, module, event.previous
             )
-        stale = fresh_bindings.stale_importers(self._tracker, modname, changed, self.skip_modules)
-        if not self.check_all:  # mode 1: only the modules marked with %aimport
-            stale = {name: names for name, names in stale.items() if name in self.modules}
-        return stale
+        if self.autoload_obj and user_ns is not None:
+            self._push_to_user_ns(module, event.rebound)
 
-    def _reload(self, change, stale=(), because_of=None, whole: bool = False):
-        """Reloads one module; returns the native result, or None if it failed.
-
-        ``stale`` names were bound from modules reloaded before and hold old values;
-        ``because_of`` names that module when this one runs only for them; ``whole``
-        runs it all."""
-        module = sys.modules.get(change.name)
-        if module is None:
-            return None
-        plan = self._plan(change, list(stale), because_of is not None, whole)
-        if because_of is not None:
-            detail = f" (it imports changed values from '{because_of}')"
-        elif plan is not None and plan.full is None:
-            detail = f" ({plan.summary})"
-        else:
-            detail = ""  # the whole module runs, as with IPython's autoreload
-        self._report(f"Reloading '{change.name}'{detail}.")
-        start = time.perf_counter()
-        try:
-            result = _native.reload_module(module, change.source, change.path, plan)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException:  # the module's own errors, and (never expected) a panic
-            self._tracker.fail(change)
-            self.failed[change.path] = change.hash
-            self._report_failure(change.name, change.path)
-            return None
-        self.reload_times.append((change.name, (time.perf_counter() - start) * 1e3))
-        self._tracker.commit(change)
-        self.failed.pop(change.path, None)
-        for warning in result.warnings:
-            print(f"[autoreload of {change.name}: {warning}]", file=sys.stderr)
-        if self.autoload_obj and self.shell is not None:
-            self._push_to_user_ns(module, result.rebound)
-        return result
-
-    def _plan(self, change, stale: list[str], unchanged: bool, whole: bool):
-        """What to run: None for the whole module."""
-        if whole or self.full_reload:
-            return None
-        if unchanged:
-            return self._tracker.plan_rerun(change, stale)
-        return self._tracker.plan(change, stale)
+    def report_internal_error(self, error: BaseException) -> None:
+        """A bug of ours outside a module's reload: said once per kind, never raised."""
+        key = f"{type(error).__name__}: {error}"
+        if key not in self._internal_errors:
+            self._internal_errors.add(key)
+            print(messages.internal_error(error), file=sys.stderr)
 
     def _report_notes(self) -> None:
-        """How changes are detected, when that changes (a fallback to polling), said once
-        to a user who asked to see activity (``-p``/``-l``)."""
-        if getattr(self._report, "active", True):
-            for note in self._tracker.take_notes():
-                self._report(f"fastautoreload: {note}.")
+        """How changes are detected, when that changes (a fallback to polling and why),
+        said once to a user who asked to see activity (``-p``/``-l``)."""
+        if self._notes and getattr(self._report, "active", True):
+            for note in self._notes:
+                self._report(note)
+            self._notes.clear()
+
+    def sync(self) -> None:
+        """Start following the modules imported since the last call (after each cell)."""
+        self._tracker.sync(sys.modules)
+
+    # -- what the import graph says ------------------------------------------------------
+
+    def binders_of(self, name: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Modules that bind names from ``name`` at import time, with their names."""
+        self._tracker.sync(sys.modules)
+        return self._tracker.binders_of(name)
+
+    def dependents(self, name: str, include_library: bool = True) -> list[str]:
+        """Modules that import ``name`` at import time, directly or not, nearest first."""
+        self._tracker.sync(sys.modules)
+        found = self._tracker.dependents(name)
+        if include_library:
+            return found
+        return [m for m in found if not self._tracker.is_library(m)]
+
+    def is_tracked(self, name: str) -> bool:
+        """Whether ``name`` is a module with Python source that this reloader follows."""
+        self._tracker.sync(sys.modules)
+        return self._tracker.path_of(name) is not None
 
     def stats(self) -> dict:
         """What the reloader tracks and what its checks and reloads cost."""
@@ -251,15 +239,15 @@ class ModuleReloader:
         stats["reload_ms"] = [round(ms, 3) for _, ms in self.reload_times[-10:]]
         return stats
 
-    def _report_failure(self, modname: str, path: str) -> None:
+    def _report_failure(self, event) -> None:
         if self.hide_errors:
             return
         # Printed once: IPython logs through a handler-less logger (which lands on stderr
         # through logging.lastResort) and then prints the same traceback again.
         # Logged only where logging is set up, and then as one line, so it never shows twice.
-        print(f"[autoreload of {modname} failed: {_format_reload_error()}]", file=sys.stderr)
+        print(messages.failure(event), file=sys.stderr)
         if logger.hasHandlers():
-            logger.error("Failed to reload module '%s' from file '%s'", modname, path)
+            logger.error("Failed to reload module '%s' from file '%s'", event.module, event.path)
 
     def _push_to_user_ns(self, module: ModuleType, names: list[str]) -> None:
         """Mode 3: bind the module's new or changed names in the user namespace.
@@ -299,16 +287,6 @@ def _library_roots() -> list[str]:
     return sorted(roots | {os.path.realpath(root) for root in roots})
 
 
-def _format_reload_error() -> str:
-    """The current exception, without the frames of the reload machinery itself."""
-    etype, value, tb = sys.exc_info()
-    # Drop our own frame (the call into the native core) so the traceback starts in the
-    # user's module; a SyntaxError has no frames of its own and keeps its file and line.
-    if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(etype, value, tb, limit=10))
-
-
 def superreload(
     module: ModuleType, reload=None, old_objects=None, shell=None, import_from_tracker=None
 ) -> ModuleType:
@@ -329,6 +307,8 @@ def superreload(
         source = f.read()
     stale = _register_old_objects(module, old_objects)
     result = _native.reload_module(module, source, path)
+    for line in messages.warnings(result):
+        print(line, file=sys.stderr)
     for name, old in stale:
         if name in module.__dict__:
             _native.update_object(old, module.__dict__[name])

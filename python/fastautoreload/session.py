@@ -6,7 +6,6 @@ reporting flags, its record of what changed); elsewhere a reloader of their own.
 
 from __future__ import annotations
 
-import sys
 from types import ModuleType
 
 from .reloader import ModuleReloader
@@ -46,6 +45,4 @@ def dependents(module: str | ModuleType) -> list[str]:
     """The modules of your own code that import ``module`` at import time, directly or
     through others, nearest first."""
     name = module.__name__ if isinstance(module, ModuleType) else module
-    tracker = _reloader()._tracker
-    tracker.sync(sys.modules)
-    return [m for m in tracker.dependents(name) if not tracker.is_library(m)]
+    return _reloader().dependents(name, include_library=False)

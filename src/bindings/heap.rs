@@ -15,38 +15,15 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyList, PyTuple, PyType};
 
+use super::events::Warning;
+use super::journal::Journal;
+
 /// Where the objects created by a run can be found afterwards.
 #[derive(Clone, Copy)]
 pub struct Young {
     /// A collection ran during the run (the code called `gc.collect()`), so survivors
     /// may have been promoted: only the whole heap is sure to contain them.
-    promoted: bool,
-}
-
-/// Runs `f` with the cyclic GC paused. The outer result is about the GC plumbing, the
-/// inner one is `f`'s.
-pub fn with_young_objects(
-    py: Python<'_>,
-    f: impl FnOnce() -> PyResult<()>,
-) -> PyResult<PyResult<Young>> {
-    let gc = py.import("gc")?;
-    let was_enabled: bool = gc.getattr("isenabled")?.call0()?.extract()?;
-    let before = collections(&gc)?;
-    gc.getattr("disable")?.call0()?;
-    let result = f();
-    if was_enabled {
-        gc.getattr("enable")?.call0()?;
-    }
-    let promoted = collections(&gc)? != before;
-    Ok(result.map(|()| Young { promoted }))
-}
-
-fn collections(gc: &Bound<'_, PyModule>) -> PyResult<u64> {
-    let mut total = 0;
-    for generation in gc.getattr("get_stats")?.call0()?.try_iter()? {
-        total += generation?.get_item("collections")?.extract::<u64>()?;
-    }
-    Ok(total)
+    pub promoted: bool,
 }
 
 /// The addresses of the objects in the youngest GC generation now: taken before a run,
@@ -95,46 +72,56 @@ impl<'py> HeapPass<'py> {
 
     /// Does every repair in one pass; returns one warning per class whose instances
     /// could not all be moved and per code object that could not be swapped.
-    pub fn run(self, py: Python<'py>, young: Young) -> PyResult<Vec<String>> {
+    pub fn run(
+        &mut self,
+        py: Python<'py>,
+        young: Young,
+        journal: &mut Journal<'py>,
+    ) -> PyResult<Vec<Warning>> {
         if self.class_moves.is_empty() && self.code_updates.is_empty() {
             return Ok(Vec::new());
         }
         let objects = candidates(py, young.promoted || self.whole_heap)?;
         let classes = index_by_address(self.class_moves.iter().map(|(from, _)| from.as_any()));
         let codes = index_by_address(self.code_updates.iter().map(|(old, _)| old));
-        let mut failures: AHashMap<String, String> = AHashMap::new();
+        // One warning per class and per function, however many objects failed.
+        let mut failures: AHashMap<(&'static str, String), String> = AHashMap::new();
         for object in objects.iter() {
             if let Some(&i) = classes.get(&type_address(&object)) {
+                journal.save_instance_class(&object);
                 if let Err(err) = set_class(&object, &self.class_moves[i].1) {
-                    let name = self.class_moves[i]
-                        .0
-                        .qualname()
-                        .map(|q| q.to_string())
-                        .unwrap_or_default();
-                    failures.entry(name).or_insert_with(|| {
-                        format!("existing instances keep the old class ({err})")
-                    });
+                    let name = qualname(self.class_moves[i].0.as_any());
+                    failures
+                        .entry(("instances_kept", name))
+                        .or_insert_with(|| err.to_string());
                 }
             } else if !codes.is_empty() && object.is_instance_of::<PyFunction>() {
                 let code = object.getattr(pyo3::intern!(py, "__code__"))?;
                 if let Some(&i) = codes.get(&(code.as_ptr() as usize)) {
+                    journal.save_function(&object)?;
                     if let Err(err) = set_code(py, &object, &self.code_updates[i].1) {
-                        let name = object
-                            .getattr("__qualname__")
-                            .map(|q| q.to_string())
-                            .unwrap_or_default();
                         failures
-                            .entry(name)
-                            .or_insert_with(|| format!("kept its old code ({err})"));
+                            .entry(("code_kept", qualname(&object)))
+                            .or_insert_with(|| err.to_string());
                     }
                 }
             }
         }
-        Ok(failures
+        let mut warnings: Vec<Warning> = failures
             .into_iter()
-            .map(|(name, what)| format!("{name}: {what}"))
-            .collect())
+            .map(|((kind, subject), detail)| Warning::new(kind, subject, detail))
+            .collect();
+        warnings.sort_by(|a, b| a.subject.cmp(&b.subject));
+        Ok(warnings)
     }
+}
+
+/// An object's `__qualname__`, or an empty string.
+pub fn qualname(object: &Bound<'_, PyAny>) -> String {
+    object
+        .getattr("__qualname__")
+        .map(|q| q.to_string())
+        .unwrap_or_default()
 }
 
 fn index_by_address<'a, 'py: 'a>(
@@ -153,7 +140,7 @@ fn type_address(object: &Bound<'_, PyAny>) -> usize {
 
 /// `object.__setattr__(obj, "__class__", to)`: bypasses a class's own `__setattr__`
 /// (frozen dataclasses refuse every assignment through it).
-fn set_class(object: &Bound<'_, PyAny>, to: &Bound<'_, PyType>) -> PyResult<()> {
+pub fn set_class(object: &Bound<'_, PyAny>, to: &Bound<'_, PyType>) -> PyResult<()> {
     let py = object.py();
     let name = pyo3::intern!(py, "__class__");
     // SAFETY: all three pointers are live for the duration of the call.

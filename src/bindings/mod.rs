@@ -1,17 +1,28 @@
 //! The PyO3 layer: the `fastautoreload._native` module.
 //!
-//! `tracker` exposes the module table to Python; `reexec` runs a module's new source
-//! transactionally; `patch` makes the objects that existed before a reload behave as the
-//! new ones; `heap` moves instances between class versions in one pass.
+//! `tracker` is what Python holds: the module table fed from `sys.modules`, and `check`,
+//! the one call per cell that runs a whole batch (`check.rs`). Each module reloads in a
+//! `transaction` (`reload.rs`: the whole module, or a plan through `partial.rs` and
+//! `line_shift.rs`); `patch` keeps the old objects canonical, recording what it changes
+//! in the `journal`; `heap` moves instances and updates closures in one pass; `events`
+//! is what a check returns; `errors` holds our `InternalError` and the panic boundary.
 
+mod check;
+mod errors;
+mod events;
+mod graveyard;
 mod heap;
+mod journal;
+mod line_shift;
 mod modules_snapshot;
 mod partial;
 mod patch;
-mod reexec;
+mod reload;
 mod tracker;
+mod transaction;
 
 use pyo3::prelude::*;
+use pyo3::types::PyModule;
 
 use crate::source_path as paths;
 
@@ -51,15 +62,48 @@ fn filename_and_mtime(module: &Bound<'_, PyAny>) -> (Option<String>, Option<f64>
     }
 }
 
+/// Reloads `module` whole from `source` (the exact bytes of `path`), keeping its
+/// objects' identity: `superreload`. Returns the `reloaded` event; raises what the
+/// module's code raised (the module left as it was), or an `InternalError`.
+#[pyfunction]
+fn reload_module(
+    py: Python<'_>,
+    module: &Bound<'_, PyModule>,
+    source: &[u8],
+    path: &str,
+) -> PyResult<events::Event> {
+    errors::boundary(
+        || match reload::reload(module, source, path, None, Vec::new()) {
+            Ok(done) => {
+                let subject = events::Subject {
+                    module: module.name()?.extract()?,
+                    path: path.to_owned(),
+                    because_of: None,
+                };
+                let previous = done.previous.clone_ref(py);
+                Ok(events::Event::reloaded(
+                    subject,
+                    done.ran,
+                    done.rebound,
+                    previous,
+                    &done.warnings,
+                    done.ms,
+                ))
+            }
+            Err(reload::Failure::User(err) | reload::Failure::Internal(err)) => Err(err),
+        },
+    )
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::Tracker>()?;
-    m.add_class::<tracker::Change>()?;
-    m.add_class::<reexec::ReloadResult>()?;
-    m.add_class::<partial::ReloadPlan>()?;
-    m.add_function(wrap_pyfunction!(reexec::reload_module, m)?)?;
+    m.add_class::<events::Event>()?;
+    m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
+    m.add_function(wrap_pyfunction!(reload_module, m)?)?;
     m.add_function(wrap_pyfunction!(patch::update_object, m)?)?;
     m.add_function(wrap_pyfunction!(source_path, m)?)?;
     m.add_function(wrap_pyfunction!(filename_and_mtime, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_inject_fault, m)?)?;
     Ok(())
 }

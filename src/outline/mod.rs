@@ -4,6 +4,7 @@
 //! the least re-execution that gives what a fresh import of the new source would.
 
 mod diff;
+pub mod fragment;
 mod names;
 
 pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyTuple, PyType};
 
 use super::Canon;
+use crate::bindings::events::Warning;
 
 /// Class-dict keys never copied between versions: the instance dict and weakref slots
 /// are per-class descriptors, and `_abc_impl` holds the old class's ABC registrations.
@@ -22,28 +23,29 @@ impl<'py> Canon<'py> {
     /// Why `old` cannot take `new`'s definition in place, if it cannot. Changes the
     /// bases of `old` when only they differ and the layouts allow it.
     pub(super) fn class_obstacle(
-        &self,
+        &mut self,
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<Option<Obstacle>> {
         let layout = |reason: &str| Ok(Some(Obstacle::Layout(reason.to_owned())));
         // The metaclass may itself be a class of this module, patched in place.
         if !old.get_type().is(self.translate(new.get_type().as_any())) {
-            return layout("its metaclass changed");
+            return layout("metaclass");
         }
         if slots(old)? != slots(new)? {
-            return layout("its __slots__ changed");
+            return layout("__slots__");
         }
         if !old
             .getattr("__basicsize__")?
             .eq(new.getattr("__basicsize__")?)?
         {
-            return layout("its instance layout changed");
+            return layout("layout");
         }
         let bases = self.translate_tuple(&new.getattr("__bases__")?.cast_into::<PyTuple>()?)?;
         if !old.getattr("__bases__")?.eq(&bases)? {
+            self.journal.save_class(old)?;
             if let Err(err) = old.setattr("__bases__", bases) {
-                return layout(&format!("its bases changed ({err})"));
+                return layout(&format!("bases: {err}"));
             }
         }
         Ok(None)
@@ -59,10 +61,7 @@ impl<'py> Canon<'py> {
         self.unpair(new.as_any());
         let Obstacle::Layout(reason) = obstacle;
         let name = old.qualname().map(|q| q.to_string()).unwrap_or_default();
-        self.warnings.push(format!(
-            "class {name} could not be updated in place because {reason}; it was replaced \
-             and existing instances were moved to the new class where possible"
-        ));
+        self.warnings.push(Warning::new("replaced", name, reason));
         self.heap.move_all_instances(old, new);
     }
 
@@ -73,6 +72,7 @@ impl<'py> Canon<'py> {
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<()> {
+        self.journal.save_class(old)?;
         let is_enum = self.is_enum(old)?;
         if is_enum {
             self.pair_enum_members(old, new)?;
@@ -128,13 +128,14 @@ impl<'py> Canon<'py> {
 
     fn warn_member(&mut self, class: &Bound<'py, PyType>, key: &str, err: &PyErr) {
         let name = class.qualname().map(|q| q.to_string()).unwrap_or_default();
+        let subject = format!("{name}.{key}");
         self.warnings
-            .push(format!("{name}.{key} could not be updated ({err})"));
+            .push(Warning::new("not_updated", subject, err.to_string()));
     }
 
     /// Prepares a new class member that is moved into the old class as it is: its
     /// functions' `__class__` cells and captured functions point at canonical objects.
-    fn adopt_member(&self, value: &Bound<'py, PyAny>) -> PyResult<()> {
+    fn adopt_member(&mut self, value: &Bound<'py, PyAny>) -> PyResult<()> {
         let mut seen = AHashSet::new();
         for function in wrapped_functions(value) {
             self.adopt_function(&function, &mut seen)?;

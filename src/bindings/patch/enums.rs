@@ -35,6 +35,9 @@ impl<'py> Canon<'py> {
             }
             match old_members.get_item(&name)? {
                 Some(kept) if kept.get_type().is(old) && (plain || same_value(&kept, &member)) => {
+                    if let Ok(dict) = kept.getattr("__dict__") {
+                        self.journal.save_dict(dict.cast()?)?;
+                    }
                     copy_member_state(&kept, &member)?;
                     self.pair(&member, &kept);
                 }

@@ -25,6 +25,7 @@ impl<'py> Canon<'py> {
         old: &Bound<'py, PyAny>,
         new: &Bound<'py, PyAny>,
     ) -> PyResult<()> {
+        self.journal.save_function(old)?;
         self.patch_wrapped(old, new)?;
         self.adopt_function(new, &mut AHashSet::new())?;
         let (old_code, new_code) = (old.getattr("__code__")?, new.getattr("__code__")?);
@@ -90,7 +91,7 @@ impl<'py> Canon<'py> {
     /// hold a new object at the canonical old one, so that `super()`'s `__class__` cell
     /// and decorators' captured functions refer to what the module now exposes.
     pub(super) fn adopt_function(
-        &self,
+        &mut self,
         function: &Bound<'py, PyAny>,
         seen: &mut AHashSet<usize>,
     ) -> PyResult<()> {
@@ -105,7 +106,8 @@ impl<'py> Canon<'py> {
             let Ok(content) = cell.getattr("cell_contents") else {
                 continue;
             };
-            if let Some(old) = self.canonical(&content) {
+            if let Some(old) = self.canonical(&content).cloned() {
+                self.journal.save_cell(&cell);
                 cell.setattr("cell_contents", old)?;
             } else if content.is_instance_of::<PyFunction>() {
                 self.adopt_function(&content, seen)?;

@@ -20,31 +20,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
-use super::heap::{HeapPass, Young};
+use super::events::Warning;
+use super::heap::{self, HeapPass, Young};
+use super::journal::Journal;
 use classes::Obstacle;
-
-/// What adopting a module's new namespace did.
-pub struct Outcome {
-    pub rebound: Vec<String>,
-    pub patched: usize,
-    pub warnings: Vec<String>,
-}
-
-/// Points the names of `namespace` (just re-executed) back at the objects `before` held,
-/// patched to behave as the new ones.
-pub fn adopt_namespace<'py>(
-    py: Python<'py>,
-    module_name: &str,
-    before: &Bound<'py, PyDict>,
-    namespace: &Bound<'py, PyDict>,
-    young: Young,
-    young_before: AHashSet<usize>,
-) -> PyResult<Outcome> {
-    let mut canon = Canon::new(py, module_name)?;
-    canon.set_young_before(young_before);
-    canon.adopt(before, namespace)?;
-    canon.finish(py, young, changed_names(before, namespace)?)
-}
 
 impl<'py> Canon<'py> {
     /// Pairs each name's new value with the old one and patches the old one from it;
@@ -61,8 +40,12 @@ impl<'py> Canon<'py> {
         self.preexisting
             .extend(before.values().iter().map(|v| v.as_ptr() as usize));
         for (name, new) in namespace.iter() {
-            let Some(old) = before.get_item(&name)? else {
-                continue;
+            let old = match before.get_item(&name)? {
+                Some(old) => old,
+                None => match self.revenant(&new)? {
+                    Some(old) => old,
+                    None => continue,
+                },
             };
             if old.is(&new) || self.canonical(&new).is_some() || self.existed(&new) {
                 continue;
@@ -77,6 +60,7 @@ impl<'py> Canon<'py> {
                 pairs.push((old, new));
             }
         }
+        self.note_revived(&pairs, &classes)?;
         // Decide which classes stay before patching anything, so that a closure
         // retargeted to a canonical class never points at one about to be replaced.
         let mut in_place = Vec::new();
@@ -138,7 +122,7 @@ pub fn update_object(
         if let Some(Obstacle::Layout(reason)) = canon.class_obstacle(old, new)? {
             let name = old.qualname()?;
             return Err(PyValueError::new_err(format!(
-                "cannot update {name}: {reason}"
+                "cannot update {name} in place: {reason} changed"
             )));
         }
         canon.patch_class(old, new)?;
@@ -153,7 +137,7 @@ pub fn update_object(
 /// The state of one reload: which new object stands for which old one.
 pub(crate) struct Canon<'py> {
     py: Python<'py>,
-    module_name: String,
+    pub(crate) module_name: String,
     /// New object (by address) -> the old object that stays canonical.
     /// The new object is held too: were it freed, another object could take its
     /// address and be mistaken for it.
@@ -165,8 +149,15 @@ pub(crate) struct Canon<'py> {
     young: Option<AHashSet<usize>>,
     /// Addresses of the young objects that existed before the run.
     young_before: AHashSet<usize>,
-    patched: usize,
-    warnings: Vec<String>,
+    pub(crate) patched: usize,
+    pub(crate) warnings: Vec<Warning>,
+    /// Functions and classes that left the module in an earlier reload, by qualified
+    /// name: a new object of that name patches the old one again.
+    pub(crate) revenants: Vec<(String, Bound<'py, PyAny>)>,
+    /// The qualified names of the revenants that were paired.
+    pub(crate) revived: Vec<String>,
+    /// What was patched, to put back if the reload fails.
+    pub(crate) journal: Journal<'py>,
     kinds: Kinds<'py>,
 }
 
@@ -211,6 +202,9 @@ impl<'py> Canon<'py> {
             young_before: AHashSet::new(),
             patched: 0,
             warnings: Vec::new(),
+            journal: Journal::default(),
+            revenants: Vec::new(),
+            revived: Vec::new(),
             kinds: Kinds::new(py)?,
         })
     }
@@ -310,6 +304,47 @@ impl<'py> Canon<'py> {
         }
     }
 
+    /// Whether `value` is a function or class this module defines.
+    pub(crate) fn defines(&self, value: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let kind = value.is_instance_of::<PyFunction>() || value.is_instance_of::<PyType>();
+        if !kind {
+            return Ok(false);
+        }
+        let module = value.getattr("__module__")?;
+        module.eq(self.module_name.as_str())
+    }
+
+    /// The departed object (see `revenants`) that `new` is a new version of, if any.
+    fn revenant(&self, new: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.revenants.is_empty() || !self.defines(new)? {
+            return Ok(None);
+        }
+        let qualname: String = new.getattr("__qualname__")?.extract()?;
+        Ok(self
+            .revenants
+            .iter()
+            .find(|(q, _)| *q == qualname)
+            .map(|(_, old)| old.clone()))
+    }
+
+    /// Records which revenants were paired with a new version.
+    fn note_revived(
+        &mut self,
+        pairs: &[(Bound<'py, PyAny>, Bound<'py, PyAny>)],
+        classes: &[(Bound<'py, PyType>, Bound<'py, PyType>)],
+    ) -> PyResult<()> {
+        let olds = pairs
+            .iter()
+            .map(|(old, _)| old.clone())
+            .chain(classes.iter().map(|(old, _)| old.clone().into_any()));
+        for old in olds {
+            if let Some((q, _)) = self.revenants.iter().find(|(_, r)| r.is(&old)) {
+                self.revived.push(q.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Points every name of `namespace` that holds a new object at its old version.
     fn rebind(&self, namespace: &Bound<'py, PyDict>) -> PyResult<()> {
         let stale: Vec<_> = namespace
@@ -323,27 +358,15 @@ impl<'py> Canon<'py> {
     }
 
     fn warn_object(&mut self, object: &Bound<'py, PyAny>, err: &PyErr) {
-        let name = object
-            .getattr("__qualname__")
-            .map(|q| q.to_string())
-            .unwrap_or_default();
+        let name = heap::qualname(object);
         self.warnings
-            .push(format!("{name} could not be updated ({err})"));
+            .push(Warning::new("not_updated", name, err.to_string()));
     }
 
-    /// Runs the heap repairs and collects the warnings.
-    pub(crate) fn finish(
-        self,
-        py: Python<'py>,
-        young: Young,
-        rebound: Vec<String>,
-    ) -> PyResult<Outcome> {
-        let mut warnings = self.warnings;
-        warnings.extend(self.heap.run(py, young)?);
-        Ok(Outcome {
-            rebound,
-            patched: self.patched,
-            warnings,
-        })
+    /// Runs the heap repairs (instances to move, closures to update), journaled.
+    pub(crate) fn repair_heap(&mut self, young: Young) -> PyResult<()> {
+        let warnings = self.heap.run(self.py, young, &mut self.journal)?;
+        self.warnings.extend(warnings);
+        Ok(())
     }
 }

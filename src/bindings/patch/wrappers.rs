@@ -62,6 +62,7 @@ impl<'py> Canon<'py> {
             self.patch_callable(&old_inner, &new_inner)?;
         }
         if let Ok(dict) = new.getattr("__dict__") {
+            self.journal.save_attr(old, "__dict__")?;
             old.setattr(
                 "__dict__",
                 self.translate_dict(&dict.cast_into::<PyDict>()?)?,
@@ -85,6 +86,7 @@ impl<'py> Canon<'py> {
                 new.getattr("__dict__")?,
             ],
         )?;
+        self.journal.save_state(old)?;
         old.call_method1("__setstate__", (state,))?;
         self.patched += 1;
         Ok(())

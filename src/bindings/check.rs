@@ -1,0 +1,295 @@
+//! One check: detect, order, plan, reload each module in its transaction, propagate new
+//! values to the modules that imported the old ones, and record what happened, for the
+//! whole batch, in one call. The Python side gives the policy and reads the events.
+
+use std::collections::VecDeque;
+
+use ahash::AHashSet;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule};
+
+use super::events::{Event, Subject};
+use super::graveyard::Graveyard;
+use super::reload::{reload, Failure, Reloaded};
+use crate::detector::Detector;
+use crate::module_table::{Change, ModuleTable};
+use crate::outline::Plan;
+
+/// What the host asks of a check (read from the Python policy object's attributes).
+#[derive(FromPyObject)]
+pub struct Policy {
+    /// Check only these modules (mode 1: those marked with `%aimport`); None: all.
+    pub only: Option<Vec<String>>,
+    /// Never reload these (`%aimport -m`).
+    pub skip: Vec<String>,
+    /// Always run whole modules (`--full`, `2-`).
+    pub full: bool,
+    /// False: take what the files hold now as what the modules run, without running
+    /// anything (the first check after loading).
+    pub reload: bool,
+    /// Reload these now, whole, changed or not (`%autoreload now pkg`).
+    pub forced: Vec<String>,
+    /// The modules that may run again because they imported values that changed;
+    /// None: any module of the user's (mode 1 restricts it to the marked ones).
+    pub importers: Option<Vec<String>>,
+}
+
+/// One module to reload in this batch.
+struct Item {
+    change: Change,
+    /// Run whole, whatever changed.
+    whole: bool,
+    /// Runs only because it imported values that changed in this module.
+    because_of: Option<String>,
+    /// Names it bound from reloaded modules that now hold old values.
+    stale: Vec<String>,
+}
+
+impl Item {
+    fn changed(change: Change) -> Item {
+        Item {
+            change,
+            whole: false,
+            because_of: None,
+            stale: Vec::new(),
+        }
+    }
+}
+
+/// The changes the detector noticed and the policy selects, plus the forced modules.
+pub fn collect(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    detector: &mut Detector,
+    policy: &Policy,
+) -> Vec<Change> {
+    let skip: AHashSet<String> = policy.skip.iter().cloned().collect();
+    let only = policy.only.as_deref();
+    py.detach(|| {
+        let candidates = detector.candidates();
+        table.notice(&candidates);
+        table.changes(only, &skip)
+    })
+}
+
+/// Reloads `changes` and the `policy.forced` modules, in dependency order, then the
+/// modules holding values they changed. Returns what happened, in order.
+pub fn run_batch(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    graveyard: &mut Graveyard,
+    modules: &Bound<'_, PyDict>,
+    changes: Vec<Change>,
+    policy: &Policy,
+) -> PyResult<Vec<Event>> {
+    // The forced modules first: among modules that do not import one another, the
+    // order given is kept (a package before its submodules).
+    let mut items = Vec::new();
+    for name in &policy.forced {
+        if let Some(change) = py.detach(|| table.current(name)) {
+            items.push(Item {
+                whole: true,
+                ..Item::changed(change)
+            });
+        }
+    }
+    items.extend(
+        changes
+            .into_iter()
+            .filter(|c| !policy.forced.contains(&c.name))
+            .map(Item::changed),
+    );
+    let mut pending = ordered(table, items);
+    let mut done: AHashSet<String> = AHashSet::new();
+    let mut events = Vec::new();
+    while let Some(item) = pending.pop_front() {
+        let name = item.change.name.clone();
+        done.insert(name.clone());
+        let Some(module) = tracked_module(table, modules, &name)? else {
+            continue;
+        };
+        let plan = plan_for(table, &item, policy);
+        let subject = Subject {
+            module: name.clone(),
+            path: item.change.path.to_string_lossy().into_owned(),
+            because_of: item.because_of.clone(),
+        };
+        let revenants = graveyard.alive(py, &name);
+        match reload(
+            &module,
+            &item.change.bytes,
+            &subject.path,
+            plan.as_ref(),
+            revenants,
+        ) {
+            Ok(reloaded) => {
+                table.commit(&item.change);
+                graveyard.update(py, &name, &reloaded.departed, &reloaded.revived);
+                let stale = stale_importers(table, modules, &name, &reloaded, policy, &done)?;
+                events.push(reloaded_event(py, subject, reloaded));
+                if !stale.is_empty() {
+                    pending = add_importers(py, table, pending, stale, &name);
+                }
+            }
+            Err(failure) => {
+                let c = &item.change;
+                table.fail(&c.name, c.stat, c.hash);
+                let (err, internal) = match failure {
+                    Failure::User(err) => (err, false),
+                    Failure::Internal(err) => (err, true),
+                };
+                events.push(Event::failed(py, subject, err, internal));
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn reloaded_event(py: Python<'_>, subject: Subject, r: Reloaded) -> Event {
+    let previous = r.previous.clone_ref(py);
+    Event::reloaded(subject, r.ran, r.rebound, previous, &r.warnings, r.ms)
+}
+
+/// `items` in reload order, by the imports of their new content.
+fn ordered(table: &mut ModuleTable, items: Vec<Item>) -> VecDeque<Item> {
+    if items.len() < 2 {
+        return items.into();
+    }
+    let changes: Vec<&Change> = items.iter().map(|i| &i.change).collect();
+    let order = table.batch_order(&changes);
+    let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|name| {
+            let slot = items
+                .iter_mut()
+                .find(|i| i.as_ref().is_some_and(|i| &i.change.name == name))?;
+            slot.take()
+        })
+        .collect()
+}
+
+/// The module object `name` in `modules`, if it is still the one the table tracks.
+fn tracked_module<'py>(
+    table: &ModuleTable,
+    modules: &Bound<'py, PyDict>,
+    name: &str,
+) -> PyResult<Option<Bound<'py, PyModule>>> {
+    let Some(module) = modules.get_item(name)? else {
+        return Ok(None);
+    };
+    if !table.knows(name, module.as_ptr() as usize) {
+        return Ok(None);
+    }
+    Ok(module.cast_into::<PyModule>().ok())
+}
+
+/// What to run for `item`: None for the whole module.
+fn plan_for(table: &ModuleTable, item: &Item, policy: &Policy) -> Option<Plan> {
+    if item.whole || policy.full {
+        return None;
+    }
+    if item.because_of.is_some() {
+        table.plan_rerun(&item.change, &item.stale)
+    } else {
+        table.plan(&item.change, &item.stale)
+    }
+}
+
+/// The modules that bound, at import time, a name from `name` whose value changed and
+/// that still hold the old value, each with the names they hold it under: those
+/// statements (and what reads them) run again. Installed code, skipped modules and
+/// modules already done in this batch are left alone.
+fn stale_importers(
+    table: &mut ModuleTable,
+    modules: &Bound<'_, PyDict>,
+    name: &str,
+    reloaded: &Reloaded,
+    policy: &Policy,
+    done: &AHashSet<String>,
+) -> PyResult<Vec<(String, Vec<String>)>> {
+    let py = modules.py();
+    let previous = reloaded.previous.bind(py);
+    if previous.is_empty() {
+        return Ok(Vec::new());
+    }
+    let binders: Vec<(String, Vec<(String, String)>)> = table
+        .graph()
+        .binders_of(name)
+        .into_iter()
+        .map(|(m, names)| (m.to_owned(), names.to_vec()))
+        .collect();
+    let mut stale = Vec::new();
+    for (importer, names) in binders {
+        let allowed = policy
+            .importers
+            .as_ref()
+            .is_none_or(|m| m.contains(&importer));
+        if !allowed
+            || done.contains(&importer)
+            || policy.skip.contains(&importer)
+            || table.is_library(&importer)
+        {
+            continue;
+        }
+        let Some(module) = tracked_module(table, modules, &importer)? else {
+            continue;
+        };
+        let held = old_values_held(&module.dict(), &names, previous)?;
+        if !held.is_empty() {
+            stale.push((importer, held));
+        }
+    }
+    Ok(stale)
+}
+
+/// The names in `namespace` bound from the reloaded module that still hold an old value
+/// (`*` for a star import that does).
+fn old_values_held(
+    namespace: &Bound<'_, PyDict>,
+    names: &[(String, String)],
+    previous: &Bound<'_, PyDict>,
+) -> PyResult<Vec<String>> {
+    let mut held = Vec::new();
+    for (name, bound_as) in names {
+        if name == "*" {
+            for (key, old) in previous.iter() {
+                if namespace.get_item(&key)?.is_some_and(|v| v.is(&old)) {
+                    held.push("*".to_owned());
+                    break;
+                }
+            }
+        } else if let Some(old) = previous.get_item(name)? {
+            if namespace.get_item(bound_as)?.is_some_and(|v| v.is(&old)) {
+                held.push(bound_as.clone());
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// Adds the `stale` importers to the batch (or their names to an item already in it)
+/// and puts the batch back in reload order.
+fn add_importers(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    pending: VecDeque<Item>,
+    stale: Vec<(String, Vec<String>)>,
+    because_of: &str,
+) -> VecDeque<Item> {
+    let mut items: Vec<Item> = pending.into();
+    for (importer, names) in stale {
+        if let Some(item) = items.iter_mut().find(|i| i.change.name == importer) {
+            item.stale.extend(names);
+            continue;
+        }
+        if let Some(change) = py.detach(|| table.current(&importer)) {
+            items.push(Item {
+                because_of: Some(because_of.to_owned()),
+                stale: names,
+                ..Item::changed(change)
+            });
+        }
+    }
+    ordered(table, items)
+}
