@@ -6,11 +6,17 @@
 //! watches, for directories on network file systems (which deliver no events for
 //! changes made elsewhere), when events were lost, when the watcher stops answering,
 //! and when the user asks for it (`FASTAUTORELOAD_POLL=1`).
+//!
+//! A tracked file that is a symbolic link is edited where it leads: the directory of its
+//! target is watched too, and an event there names the tracked file. Links are resolved
+//! when a file is first tracked and again whenever an event names it (re-pointed, or
+//! replaced by a link or by a plain file), never on a quiet cell.
 
 use std::path::{Path, PathBuf};
 
 use ahash::AHashSet;
 
+use crate::path_index::{resolve, Links};
 use crate::watcher::{WatchError, Watcher};
 
 /// The files a check must look at.
@@ -40,6 +46,9 @@ pub struct Detector {
     /// Messages for the user, each said once.
     notes: Vec<String>,
     limit_noted: bool,
+    /// Every file given to `watch`, to notice when one becomes a link.
+    files: AHashSet<PathBuf>,
+    links: Links,
 }
 
 impl Detector {
@@ -60,6 +69,8 @@ impl Detector {
                 polled_dirs: AHashSet::new(),
                 notes: Vec::new(),
                 limit_noted: false,
+                files: AHashSet::new(),
+                links: Links::default(),
             },
             Err(err) => Detector::polling(format!("the file watcher could not start ({err})")),
         }
@@ -72,6 +83,8 @@ impl Detector {
             mode: Mode::Polling(reason),
             polled_dirs: AHashSet::new(),
             limit_noted: false,
+            files: AHashSet::new(),
+            links: Links::default(),
         }
     }
 
@@ -92,10 +105,31 @@ impl Detector {
         std::mem::take(&mut self.notes)
     }
 
-    /// Starts watching the directory of a newly tracked file. Call it before reading the
-    /// file's baseline, so no change can fall between the read and the watch.
+    /// Starts watching the directory of a newly tracked file, and of the file it leads
+    /// to if it is a link. Call it before reading the file's baseline, so no change can
+    /// fall between the read and the watch.
     pub fn watch(&mut self, file: &Path) {
-        let Some(dir) = file.parent() else { return };
+        // Polling stats the tracked path, which follows links: nothing to resolve.
+        if self.watcher.is_none() {
+            return;
+        }
+        if let Some(dir) = file.parent() {
+            self.watch_dir(dir);
+        }
+        self.files.insert(file.to_path_buf());
+        self.follow(file);
+    }
+
+    /// Resolves `file` (again) and watches the directory of its target.
+    fn follow(&mut self, file: &Path) {
+        let target = resolve(file);
+        if let Some(dir) = target.as_deref().and_then(Path::parent) {
+            self.watch_dir(dir);
+        }
+        self.links.set(file, target);
+    }
+
+    fn watch_dir(&mut self, dir: &Path) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
@@ -140,10 +174,14 @@ impl Detector {
             Some(drained) => {
                 self.polled_dirs.extend(drained.lost);
                 if drained.rescan {
+                    // Links may have changed unseen; every file is checked anyway.
+                    self.follow_all();
                     Candidates::All
                 } else {
+                    let mut paths = drained.paths;
+                    self.add_links(&mut paths);
                     Candidates::Some {
-                        paths: drained.paths,
+                        paths,
                         dirs: self.polled_dirs.clone(),
                     }
                 }
@@ -156,6 +194,38 @@ impl Detector {
                 self.mode = Mode::Polling(reason.into());
                 Candidates::All
             }
+        }
+    }
+
+    /// Resolves again the tracked files among `paths` (a file re-pointed, or replaced),
+    /// then adds to `paths` the tracked links whose targets they name or are polled.
+    fn add_links(&mut self, paths: &mut AHashSet<PathBuf>) {
+        let touched: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| self.files.contains(*p))
+            .cloned()
+            .collect();
+        for file in &touched {
+            self.follow(file);
+        }
+        if self.links.is_empty() {
+            return;
+        }
+        let mut linked: Vec<PathBuf> = paths
+            .iter()
+            .flat_map(|p| self.links.leading_to(p))
+            .cloned()
+            .collect();
+        if !self.polled_dirs.is_empty() {
+            linked.extend(self.links.into_dirs(&self.polled_dirs).cloned());
+        }
+        paths.extend(linked);
+    }
+
+    fn follow_all(&mut self) {
+        let files: Vec<PathBuf> = self.files.iter().cloned().collect();
+        for file in &files {
+            self.follow(file);
         }
     }
 }
@@ -245,5 +315,122 @@ mod tests {
             Candidates::Some { dirs, .. } => assert!(dirs.contains(missing.parent().unwrap())),
             Candidates::All => panic!("expected events"),
         }
+    }
+
+    /// The paths the next check names, in event mode.
+    fn changed(detector: &mut Detector) -> AHashSet<PathBuf> {
+        match detector.candidates() {
+            Candidates::Some { paths, .. } => paths,
+            Candidates::All => panic!("expected events"),
+        }
+    }
+
+    /// `link` made (or re-pointed) to lead to `target`, atomically as `ln -sfn` does.
+    #[cfg(unix)]
+    fn point(link: &Path, target: &Path) {
+        let temp = link.with_extension("tmp-link");
+        std::os::unix::fs::symlink(target, &temp).unwrap();
+        fs::rename(&temp, link).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_edit_of_a_link_target_in_another_directory_names_the_link() {
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let target = there.path().join("m.py");
+        fs::write(&target, "x = 1\n").unwrap();
+        let file = here.path().join("m.py");
+        point(&file, &target);
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        assert_eq!(detector.watched_dirs(), 2);
+        assert!(!changed(&mut detector).contains(&file));
+        fs::write(&target, "x = 2\n").unwrap();
+        assert!(changed(&mut detector).contains(&file));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_through_a_linked_directory_is_followed_to_its_file() {
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let real = there.path().join("real");
+        fs::create_dir(&real).unwrap();
+        fs::write(real.join("m.py"), "x = 1\n").unwrap();
+        let linked = there.path().join("linked");
+        std::os::unix::fs::symlink(&real, &linked).unwrap();
+        let file = here.path().join("m.py");
+        point(&file, &linked.join("m.py"));
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        fs::write(real.join("m.py"), "x = 2\n").unwrap();
+        assert!(changed(&mut detector).contains(&file));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_re_pointed_link_is_followed_to_its_new_target() {
+        let here = tempfile::tempdir().unwrap();
+        let (old_dir, new_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (old, new) = (old_dir.path().join("m.py"), new_dir.path().join("m.py"));
+        fs::write(&old, "x = 1\n").unwrap();
+        fs::write(&new, "x = 2\n").unwrap();
+        let file = here.path().join("m.py");
+        point(&file, &old);
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        point(&file, &new);
+        assert!(changed(&mut detector).contains(&file));
+        fs::write(&new, "x = 3\n").unwrap();
+        assert!(changed(&mut detector).contains(&file));
+        // The old target no longer concerns the file.
+        fs::write(&old, "x = 4\n").unwrap();
+        assert!(!changed(&mut detector).contains(&file));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_plain_file_replaced_by_a_link_and_back() {
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let file = here.path().join("m.py");
+        fs::write(&file, "x = 1\n").unwrap();
+        let target = there.path().join("m.py");
+        fs::write(&target, "x = 2\n").unwrap();
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        assert_eq!(detector.watched_dirs(), 1);
+        point(&file, &target);
+        assert!(changed(&mut detector).contains(&file));
+        fs::write(&target, "x = 3\n").unwrap();
+        assert!(changed(&mut detector).contains(&file));
+        let temp = here.path().join("m.py.new");
+        fs::write(&temp, "x = 4\n").unwrap();
+        fs::rename(&temp, &file).unwrap();
+        assert!(changed(&mut detector).contains(&file));
+        fs::write(&target, "x = 5\n").unwrap();
+        assert!(!changed(&mut detector).contains(&file));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_into_a_directory_watched_under_another_name() {
+        // here/m.py -> real/t.py, while real is also tracked as alias/ (alias -> real).
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let real = there.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let alias = there.path().join("alias");
+        std::os::unix::fs::symlink(&real, &alias).unwrap();
+        let (neighbour, target) = (alias.join("n.py"), real.join("t.py"));
+        fs::write(&neighbour, "x = 1\n").unwrap();
+        fs::write(&target, "x = 1\n").unwrap();
+        let file = here.path().join("m.py");
+        point(&file, &target);
+        let mut detector = Detector::new(false);
+        detector.watch(&neighbour);
+        detector.watch(&file);
+        fs::write(&target, "x = 2\n").unwrap();
+        fs::write(&neighbour, "x = 2\n").unwrap();
+        let paths = changed(&mut detector);
+        assert!(paths.contains(&file), "{paths:?}");
+        assert!(paths.contains(&neighbour), "{paths:?}");
     }
 }

@@ -1,8 +1,11 @@
 //! From the paths a detector names to the tracked modules they hold.
+//!
+//! A module file may be a symbolic link to a file elsewhere: its edits happen at the
+//! target's path. `Links` maps targets back to the tracked paths that lead to them.
 
 use std::path::{Path, PathBuf};
 
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 
 use crate::detector::Candidates;
 
@@ -41,6 +44,76 @@ impl PathIndex {
     }
 }
 
+/// Where `file` leads if it is a symbolic link (through any number of links, to a file
+/// that exists); None for a file that is not one, or a link that leads nowhere.
+///
+/// A plain file in a linked directory is not resolved: the watch on its directory
+/// follows the link, and reports its events under the tracked path.
+pub fn resolve(file: &Path) -> Option<PathBuf> {
+    if !std::fs::symlink_metadata(file).ok()?.is_symlink() {
+        return None;
+    }
+    std::fs::canonicalize(file)
+        .ok()
+        .filter(|target| target != file)
+}
+
+/// Tracked files that are symbolic links, and the files they lead to.
+#[derive(Debug, Default)]
+pub struct Links {
+    target_of: AHashMap<PathBuf, PathBuf>,
+    /// The tracked links by the file they lead to (several links may share one).
+    links_to: AHashMap<PathBuf, AHashSet<PathBuf>>,
+}
+
+impl Links {
+    /// Records that `file` leads to `target` (None: `file` is not a link). Returns
+    /// whether that is new.
+    pub fn set(&mut self, file: &Path, target: Option<PathBuf>) -> bool {
+        if self.target_of.get(file) == target.as_ref() {
+            return false;
+        }
+        if let Some(old) = self.target_of.remove(file) {
+            self.unlink(&old, file);
+        }
+        if let Some(target) = target {
+            let links = self.links_to.entry(target.clone()).or_default();
+            links.insert(file.to_path_buf());
+            self.target_of.insert(file.to_path_buf(), target);
+        }
+        true
+    }
+
+    fn unlink(&mut self, target: &Path, file: &Path) {
+        if let Some(links) = self.links_to.get_mut(target) {
+            links.remove(file);
+            if links.is_empty() {
+                self.links_to.remove(target);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.target_of.is_empty()
+    }
+
+    /// The tracked links that lead to `target`.
+    pub fn leading_to<'a>(&'a self, target: &Path) -> impl Iterator<Item = &'a PathBuf> {
+        self.links_to.get(target).into_iter().flatten()
+    }
+
+    /// The tracked links whose target is in one of `dirs`.
+    pub fn into_dirs<'a>(
+        &'a self,
+        dirs: &'a AHashSet<PathBuf>,
+    ) -> impl Iterator<Item = &'a PathBuf> + 'a {
+        self.target_of
+            .iter()
+            .filter(|(_, target)| target.parent().is_some_and(|dir| dirs.contains(dir)))
+            .map(|(link, _)| link)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +138,53 @@ mod tests {
         );
         assert_eq!(index.select(&some(&["/a/x.py"], &["/a"]), 3), [0, 1]);
         assert!(index.select(&some(&[], &[]), 3).is_empty());
+    }
+
+    #[test]
+    fn links_map_targets_back_to_the_tracked_paths() {
+        let mut links = Links::default();
+        let (a, b) = (Path::new("/p/a.py"), Path::new("/p/b.py"));
+        let target = PathBuf::from("/t/m.py");
+        assert!(links.set(a, Some(target.clone())));
+        assert!(!links.set(a, Some(target.clone())));
+        assert!(links.set(b, Some(target.clone())));
+        let mut both: Vec<_> = links.leading_to(&target).collect();
+        both.sort();
+        assert_eq!(both, [a, b]);
+        let dirs: AHashSet<PathBuf> = [PathBuf::from("/t")].into_iter().collect();
+        assert_eq!(links.into_dirs(&dirs).count(), 2);
+        assert!(links.set(a, Some(PathBuf::from("/u/m.py"))));
+        assert!(links.set(b, None));
+        assert_eq!(links.leading_to(&target).count(), 0);
+        assert_eq!(
+            links.leading_to(Path::new("/u/m.py")).collect::<Vec<_>>(),
+            [a]
+        );
+        assert!(links.set(a, None));
+        assert!(links.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn resolve_follows_file_and_directory_links() {
+        use std::os::unix::fs::symlink;
+        let root = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(root.path()).unwrap();
+        let (real, other) = (root.join("real"), root.join("other"));
+        std::fs::create_dir(&real).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        let target = real.join("m.py");
+        std::fs::write(&target, "x = 1\n").unwrap();
+        assert_eq!(resolve(&target), None);
+        // other/m.py -> linked/m.py, where linked -> real: two links, one of a directory.
+        symlink(&real, root.join("linked")).unwrap();
+        let file = other.join("m.py");
+        symlink(root.join("linked").join("m.py"), &file).unwrap();
+        assert_eq!(resolve(&file), Some(target.clone()));
+        // A plain file reached through a linked directory is left as it is.
+        assert_eq!(resolve(&root.join("linked").join("m.py")), None);
+        let dangling = other.join("gone.py");
+        symlink(root.join("nowhere.py"), &dangling).unwrap();
+        assert_eq!(resolve(&dangling), None);
     }
 }

@@ -10,6 +10,11 @@
 //! one watcher arrive in order, so every change saved before the drain began has been
 //! recorded by then. A watcher that does not deliver the sentinel in time is declared
 //! broken, and the caller falls back to polling.
+//!
+//! A directory reached under several names (a symbolic link to it, a path through a
+//! linked directory) is watched once, under the first name: the OS keeps one watch per
+//! directory, and a second watch would take the first one's events. Events are reported
+//! under every name it was asked for.
 
 use std::fs;
 use std::io;
@@ -18,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use ahash::AHashSet;
+use ahash::{AHashMap, AHashSet};
 use notify::{Event, RecursiveMode, Watcher as _};
 
 /// How many changed paths an inbox holds before it gives up listing them.
@@ -36,7 +41,102 @@ struct Hub {
     shared: Arc<HubShared>,
     sentinel_dir: PathBuf,
     next_barrier: AtomicU64,
-    watched: Mutex<AHashSet<PathBuf>>,
+    watched: Mutex<Watches>,
+}
+
+/// A directory's identity: device and inode (None where they are not available).
+type DirId = Option<(u64, u64)>;
+
+/// The directories the hub watches, under which names.
+#[derive(Default)]
+struct Watches {
+    /// Every name asked for, with the identity of the directory it named then.
+    ids: AHashMap<PathBuf, DirId>,
+    /// The name each directory is watched under in the OS, by identity.
+    names: AHashMap<(u64, u64), PathBuf>,
+    /// The other names of a directory, by the name it is watched under.
+    aliases: AHashMap<PathBuf, Vec<PathBuf>>,
+}
+
+impl Watches {
+    /// The name `id` is already watched under, if any. A name that no longer leads to
+    /// that directory does not count: it was removed, and the OS may reuse its inode.
+    fn watched_as(&self, id: DirId) -> Option<&PathBuf> {
+        let name = self.names.get(&id?)?;
+        (dir_id(name) == id).then_some(name)
+    }
+
+    fn add(&mut self, dir: &Path, id: DirId) {
+        self.ids.insert(dir.to_path_buf(), id);
+        if let Some(id) = id {
+            self.names.insert(id, dir.to_path_buf());
+        }
+    }
+
+    fn add_alias(&mut self, dir: &Path, id: DirId, watched_as: PathBuf) {
+        self.ids.insert(dir.to_path_buf(), id);
+        self.aliases
+            .entry(watched_as)
+            .or_default()
+            .push(dir.to_path_buf());
+    }
+
+    /// Forgets the name `dir`. Returns whether the OS watch was under that name, and
+    /// then the directory's other names, forgotten too (the caller watches them again).
+    fn forget(&mut self, dir: &Path) -> (bool, Vec<PathBuf>) {
+        let Some(id) = self.ids.remove(dir) else {
+            return (false, Vec::new());
+        };
+        // A name without an identity was watched under itself.
+        let owned = id.is_none_or(|id| self.names.get(&id).is_some_and(|n| n == dir));
+        if !owned {
+            for names in self.aliases.values_mut() {
+                names.retain(|n| n != dir);
+            }
+            return (false, Vec::new());
+        }
+        if let Some(id) = id {
+            self.names.remove(&id);
+        }
+        let aliases = self.aliases.remove(dir).unwrap_or_default();
+        for alias in &aliases {
+            self.ids.remove(alias);
+        }
+        (true, aliases)
+    }
+
+    /// `paths` with each path under (or at) a watched directory also given under the
+    /// directory's other names.
+    fn expand(&self, paths: &mut AHashSet<PathBuf>) {
+        if self.aliases.is_empty() {
+            return;
+        }
+        let mut more = Vec::new();
+        for path in paths.iter() {
+            if let Some(names) = self.aliases.get(path) {
+                more.extend(names.iter().cloned());
+            }
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            if let Some(names) = self.aliases.get(dir) {
+                more.extend(names.iter().map(|alias| alias.join(name)));
+            }
+        }
+        paths.extend(more);
+    }
+}
+
+/// The identity of the directory `dir` names (following links).
+#[cfg(unix)]
+fn dir_id(dir: &Path) -> DirId {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(_dir: &Path) -> DirId {
+    None
 }
 
 /// What the watcher thread shares with the subscribers.
@@ -125,7 +225,8 @@ impl Watcher {
     /// as lost when it cannot be.
     pub fn drain(&mut self) -> Option<Drained> {
         self.hub.barrier()?;
-        let paths = std::mem::take(&mut *self.inbox.dirty.lock().ok()?);
+        let mut paths = std::mem::take(&mut *self.inbox.dirty.lock().ok()?);
+        self.hub.watched.lock().ok()?.expand(&mut paths);
         let mut rescan = self.inbox.rescan.swap(false, Ordering::AcqRel);
         let mut lost = Vec::new();
         let moved: Vec<PathBuf> = paths
@@ -164,7 +265,7 @@ impl Hub {
             shared,
             sentinel_dir: sentinel_dir.clone(),
             next_barrier: AtomicU64::new(1),
-            watched: Mutex::new(AHashSet::new()),
+            watched: Mutex::new(Watches::default()),
         };
         hub.watch_dir(&sentinel_dir)
             .map_err(|e| format!("cannot watch {}: {e:?}", sentinel_dir.display()))?;
@@ -176,7 +277,12 @@ impl Hub {
             .watched
             .lock()
             .map_err(|e| WatchError::Other(e.to_string()))?;
-        if watched.contains(dir) {
+        if watched.ids.contains_key(dir) {
+            return Ok(());
+        }
+        let id = dir_id(dir);
+        if let Some(name) = watched.watched_as(id).cloned() {
+            watched.add_alias(dir, id, name);
             return Ok(());
         }
         let mut inner = self
@@ -185,7 +291,7 @@ impl Hub {
             .map_err(|e| WatchError::Other(e.to_string()))?;
         match inner.watch(dir, RecursiveMode::NonRecursive) {
             Ok(()) => {
-                watched.insert(dir.to_path_buf());
+                watched.add(dir, id);
                 Ok(())
             }
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => Err(WatchError::Limit),
@@ -194,14 +300,24 @@ impl Hub {
     }
 
     /// Watches `dir` again after its watch may have gone (the directory was replaced).
+    /// Its other names are looked at again too: they may name another directory now.
     fn rewatch(&self, dir: &Path) -> Result<(), WatchError> {
-        if let Ok(mut watched) = self.watched.lock() {
-            watched.remove(dir);
+        let (owned, aliases) = match self.watched.lock() {
+            Ok(mut watched) => watched.forget(dir),
+            Err(_) => (false, Vec::new()),
+        };
+        if owned {
+            if let Ok(mut inner) = self.inner.lock() {
+                let _ = inner.unwatch(dir);
+            }
         }
-        if let Ok(mut inner) = self.inner.lock() {
-            let _ = inner.unwatch(dir);
+        let result = self.watch_dir(dir);
+        for alias in aliases {
+            // Subscribers that asked for an alias still count on its events; it is
+            // reported as moved too, so theirs notice if it cannot be watched now.
+            let _ = self.watch_dir(&alias);
         }
-        self.watch_dir(dir)
+        result
     }
 
     /// Returns once every event that happened before the call has been recorded.
@@ -423,5 +539,37 @@ mod tests {
         fs::write(&path, "x = 1\n").unwrap();
         assert!(first.drain().unwrap().paths.contains(&path));
         assert!(second.drain().unwrap().paths.contains(&path));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_watched_under_two_names_reports_events_under_both() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut watcher = started(&real);
+        watcher.watch_dir(&link).unwrap();
+        assert_eq!(watcher.watched_dirs(), 2);
+        fs::write(real.join("m.py"), "x = 1\n").unwrap();
+        let paths = watcher.drain().unwrap().paths;
+        assert!(paths.contains(&real.join("m.py")), "{paths:?}");
+        assert!(paths.contains(&link.join("m.py")), "{paths:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_alias_watched_first_keeps_its_events_when_the_real_name_follows() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut first = started(&link);
+        let mut second = started(&real);
+        fs::write(real.join("m.py"), "x = 1\n").unwrap();
+        assert!(first.drain().unwrap().paths.contains(&link.join("m.py")));
+        assert!(second.drain().unwrap().paths.contains(&real.join("m.py")));
     }
 }
