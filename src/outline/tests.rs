@@ -337,3 +337,14 @@ fn set_defaults_and_tuple_with_targets() {
     assert_eq!(sorted(o.statements[0].reads.clone()), ["A", "B"]);
     assert_eq!(sorted(o.statements[1].binds.clone()), ["a", "b"]);
 }
+
+#[test]
+fn a_leading_bom_changes_nothing_in_the_outline() {
+    let source = "import os\n\nclass C:\n    def m(self):\n        return 1\nX = C()\n";
+    let bom = format!("\u{feff}{source}");
+    assert_eq!(outline(&bom), outline(source));
+    assert_eq!(outline(&bom).statements[0].binds, ["os"]);
+    // Adding or removing a BOM is no edit.
+    let p = plan(source, &bom);
+    assert!(p.run.is_empty() && p.bodies.is_empty() && p.shifts.is_empty() && p.full.is_none());
+}
