@@ -39,11 +39,20 @@ const LONG_OPS: [&str; 23] = [
     "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=",
 ];
 
+/// The UTF-8 byte order mark some editors write at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Splits `source` into logical lines.
 pub fn logical_lines(source: &[u8]) -> Vec<Line<'_>> {
+    // Python ignores a leading BOM; left in, it would glue onto the first name.
+    let start = if source.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
     Lexer {
         src: source,
-        pos: 0,
+        pos: start,
         line: 1,
     }
     .run()
@@ -419,5 +428,26 @@ mod tests {
         assert_eq!((lines[0].line, lines[0].last_line), (1, 3));
         assert_eq!((lines[1].line, lines[1].last_line), (4, 5));
         assert_eq!((lines[2].line, lines[2].last_line), (7, 7));
+    }
+
+    #[test]
+    fn a_leading_bom_is_skipped() {
+        let plain = b"import a\n    \nif x:\n    y = 1\n";
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), plain].concat();
+        let (a, b) = (logical_lines(plain), logical_lines(&with_bom));
+        assert_eq!(names(&b[0]), ["import", "a"]);
+        let shape = |l: &[Line<'_>]| -> Vec<_> {
+            l.iter()
+                .map(|l| (l.indent, l.line, l.last_line, names(l)))
+                .collect()
+        };
+        assert_eq!(shape(&a), shape(&b));
+    }
+
+    #[test]
+    fn a_bom_elsewhere_is_not_skipped() {
+        // Only a BOM at the very start is a BOM; later it is part of the text.
+        let lines = logical_lines(b"x = 1\n\xEF\xBB\xBFy = 2\n");
+        assert_ne!(names(&lines[1])[0], "y");
     }
 }

@@ -5,8 +5,11 @@ statements and the unchanged ones that read a name those bind (in source order);
 or method whose body alone changed is patched in place (its decorators and its class
 statement do not run again); other class changes re-run the class statement and patch the
 existing class; names bound only by removed statements are deleted; a comment-only change
-runs nothing. ``%autoreload 2-`` / ``--full`` and modules using ``global``, ``globals()``,
-``exec``, ... always run whole.
+runs nothing. A statement calling a class (``handler = Handler()``) runs again only when code
+construction runs changed (``__init__``, ``__new__``, ``__post_init__``, what they call, the
+class statement), not for another method's edit; statements using that method do.
+``%autoreload 2-`` / ``--full`` and modules using ``global``, ``globals()``, ``exec``, ...
+always run whole.
 
 Every module here starts with a side-effect "counter" statement that appends its tag to the
 ``runs`` list of the ``counter_store`` module (which never changes, so never reloads): the
@@ -678,3 +681,83 @@ def test_patched_methods_keep_name_mangling(auto, make_module, capsys):
     capsys.readouterr()
     assert value(auto, "(vault.reveal(), vault.plain())") == (42, 1)
     assert capsys.readouterr().out == reloading(name, "2 functions patched") + "\n"
+
+
+# -- 18. a module-level singleton --------------------------------------------------------------
+SINGLETON = """\
+
+
+class Handler:
+    def __init__(self):
+        {store}.runs.append("built")
+        self.state = {state}
+
+    def describe(self):
+        return "v{v}"
+
+
+handler = Handler()
+LABEL = handler.describe()
+"""
+
+
+@pytest.fixture
+def singleton(auto, make_module, counter_store):
+    """``singleton(state, v) -> (name, path)``: writes the SINGLETON module; the first call
+    also imports it as ``m`` with ``%autoreload 2 -p``. Constructions append ``"built"``
+    to the counter store's ``runs``, after the module's own tag."""
+    made = []
+
+    def write_singleton(state: str, v: int) -> str:
+        source = _counted(counter_store, SINGLETON.format(store=counter_store, state=state, v=v))
+        if made:
+            write(made[0][1], source)
+        else:
+            made.append(make_module(source))
+            run(auto, "%autoreload 2 -p")
+            run(auto, f"import {made[0][0]} as m")
+        return made[0]
+
+    return write_singleton
+
+
+@pytest.mark.fastautoreload_only  # IPython runs the module again (LABEL calls a method)
+def test_method_edit_keeps_a_module_level_singleton(auto, singleton, counter_store, capsys):
+    singleton("[]", 1)
+    assert _runs(counter_store) == [TAG, "built"]
+    run(auto, "old_handler = m.handler\nold_handler.state.append('kept')\nHandler_old = m.Handler")
+
+    name, path = singleton("[]", 2)
+    _, err = _reload(auto, capsys)
+    assert err == ""
+    assert value(auto, "m.handler is old_handler") is True
+    assert value(auto, "m.handler.state") == ["kept"]
+    assert value(auto, "old_handler.describe()") == "v2"
+    assert value(auto, "m.Handler is Handler_old") is True
+    # LABEL calls the changed method at import: it ran again, as a fresh import would.
+    assert value(auto, "m.LABEL") == "v2"
+    assert repr(value(auto, "m.LABEL")) == fresh_repr(path.parent, name, "LABEL")
+    assert _runs(counter_store) == [TAG, "built"]
+
+
+@pytest.mark.fastautoreload_only  # IPython runs the whole module
+def test_init_edit_rebuilds_a_module_level_singleton(auto, singleton, counter_store, capsys):
+    singleton("[]", 1)
+    run(auto, "old_handler = m.handler\nHandler_old = m.Handler")
+
+    name, path = singleton("['fresh']", 1)
+    _, err = _reload(auto, capsys)
+    assert err == ""
+    assert _runs(counter_store) == [TAG, "built", "built"]
+    assert value(auto, "m.handler is old_handler") is False
+    assert value(auto, "m.Handler is Handler_old") is True
+    assert value(auto, "type(m.handler) is Handler_old") is True
+    fresh = fresh_repr(path.parent, name, "(handler.state, LABEL)")
+    assert repr(value(auto, "(m.handler.state, m.LABEL)")) == fresh
+    # A later method edit keeps the rebuilt one.
+    rebuilt = value(auto, "id(m.handler)")
+    singleton("['fresh']", 3)
+    _reload(auto, capsys)
+    assert value(auto, "id(m.handler)") == rebuilt
+    assert value(auto, "(m.handler.describe(), m.LABEL)") == ("v3", "v3")
+    assert _runs(counter_store) == [TAG, "built", "built"]

@@ -333,4 +333,12 @@ import after
         assert!(summary("import\n").is_empty());
         assert_eq!(summary("from a import\n"), ["a [] Module@1"]);
     }
+
+    #[test]
+    fn a_leading_bom_changes_no_import() {
+        let s = "import os\nfrom . import x as y\ndef f():\n    import lazy\n";
+        let bom = format!("\u{feff}{s}");
+        assert_eq!(summary(&bom), summary(s));
+        assert_eq!(summary(&bom)[0], "os as os [] Module@1");
+    }
 }

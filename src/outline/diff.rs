@@ -1,8 +1,14 @@
 //! The differ: from the outline the module last ran and the outline of its new source,
 //! the least work that leaves the module as a fresh import of the new source would.
 //!
-//! - Statements whose fingerprint is unchanged are not run again, unless they read a
-//!   name that something re-run binds (`Y = X + 1` after `X` changed), in source order.
+//! - Statements whose fingerprint is unchanged are not run again, unless code they run
+//!   changed: they read a name that something re-run binds (`Y = X + 1` after `X`
+//!   changed), or call a changed function, in source order.
+//! - A class whose methods changed counts as changed (so `h = Handler()` runs again)
+//!   only when a dunder method's code changed: `__new__`, `__init__`, `__post_init__`
+//!   run on construction, and the other protocol methods run unseen (`h + 1`, `{h: 1}`,
+//!   `with h:`). Any other changed method is a changed attribute name: the statements
+//!   using that attribute (`Handler.compute()`, `h.compute()`) run again.
 //! - A function whose body alone changed is patched, its decorators not re-run; so is a
 //!   method whose body alone changed, without re-running its class statement.
 //! - Any other change re-runs the whole statement (a class statement is patched into
@@ -198,11 +204,22 @@ fn whole_module_change(old: &Outline, new: &Outline) -> Option<String> {
 const REMOVED: usize = usize::MAX;
 const EXTERNAL: usize = usize::MAX - 1;
 
-/// Which statements changed each name: by binding it again, or by mutating its object.
+/// Which statements changed each name: by binding it again, or by mutating its object;
+/// and which methods changed code.
 #[derive(Default)]
 struct Changes<'a> {
     bound: ahash::AHashMap<&'a str, AHashSet<usize>>,
     mutated: ahash::AHashMap<&'a str, AHashSet<usize>>,
+    /// Names of methods, in any class, whose code changed. Who holds the instance is
+    /// not followed, so any use of the attribute name counts.
+    attrs: AHashSet<&'a str>,
+}
+
+/// Names that reach attributes by a string, which `attrs` cannot see.
+const DYNAMIC_ATTRS: [&str; 4] = ["getattr", "attrgetter", "methodcaller", "__dict__"];
+
+fn is_dunder(name: &str) -> bool {
+    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
 }
 
 impl<'a> Changes<'a> {
@@ -238,6 +255,32 @@ impl<'a> Changes<'a> {
                 .get(name)
                 .is_some_and(|who| who.iter().any(|&w| w != me))
     }
+
+    /// Whether code using attributes `attrs` and reading `reads` may call a changed
+    /// method.
+    fn calls_changed_method(&self, attrs: &[String], reads: &[String]) -> bool {
+        let dynamic = || {
+            attrs
+                .iter()
+                .chain(reads)
+                .any(|n| DYNAMIC_ATTRS.contains(&n.as_str()))
+        };
+        !self.attrs.is_empty()
+            && (attrs.iter().any(|a| self.attrs.contains(a.as_str())) || dynamic())
+    }
+
+    /// Whether statement `me` runs changed code when it runs.
+    fn runs_changed_code(&self, statement: &Statement, me: usize) -> bool {
+        statement.reads.iter().any(|r| self.by_other(r, me))
+            || self.calls_changed_method(&statement.attrs, &statement.reads)
+    }
+
+    /// Whether the functions `statement` (index `me`) defines run changed code when
+    /// called, without their own code having changed.
+    fn bodies_run_changed_code(&self, statement: &Statement, me: usize) -> bool {
+        statement.body_reads.iter().any(|r| self.by_other(r, me))
+            || self.calls_changed_method(&statement.body_attrs, &statement.body_reads)
+    }
 }
 
 /// The names a statement writes: those it binds and those whose objects it mutates.
@@ -249,13 +292,19 @@ fn writes(statement: &Statement) -> impl Iterator<Item = &str> {
         .map(String::as_str)
 }
 
-/// Spreads changes to a fixpoint. A statement runs again when it reads a changed name,
-/// or writes a name something else changed (so all writers of a name run, in source
-/// order, and the last one wins as in a fresh import). A definition whose function
-/// bodies read a changed name changes behaviour without running: its name changes.
+/// Spreads changes to a fixpoint. A statement runs again when code it runs changed (it
+/// reads a changed name or uses a changed method's name), or when it writes a name
+/// something else changed (so all writers of a name run, in source order, and the last
+/// one wins as in a fresh import). A definition whose function bodies run changed code
+/// changes behaviour without running: its name changes, or for a class, its methods'.
 fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut Changes<'a>) {
     for (j, (statement, action)) in statements.iter().zip(actions.iter()).enumerate() {
-        if !matches!(action, Action::Keep(_)) {
+        let patched_class = matches!(action, Action::Patch(..))
+            && matches!(statement.kind, Kind::Class { .. })
+            && !rebound_elsewhere(statements, j);
+        // A class patched in place keeps its identity: what changed is its methods,
+        // which `class_changes` follows.
+        if !matches!(action, Action::Keep(_)) && !patched_class {
             changed.add(statement, j);
         }
     }
@@ -265,7 +314,7 @@ fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut
             if matches!(actions[j], Action::Run) {
                 continue;
             }
-            let reads = statement.reads.iter().any(|r| changed.by_other(r, j));
+            let reads = changed.runs_changed_code(statement, j);
             // An import gives back the same module objects, so a mutation elsewhere is no
             // reason to run it again; any other writer of a changed name runs again.
             let rewrites = if statement.import {
@@ -273,18 +322,99 @@ fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut
             } else {
                 writes(statement).any(|w| changed.by_other(w, j))
             };
-            if reads || rewrites {
-                actions[j] = Action::Run;
-                changed.add(statement, j);
-                grew = true;
-            } else if statement.body_reads.iter().any(|r| changed.by_other(r, j)) {
-                grew |= changed.add_names(statement.binds.iter().map(String::as_str), j);
+            let kept = if reads || rewrites {
+                None
+            } else {
+                kept_changes(statement, &actions[j], j, changed)
+            };
+            match kept {
+                Some(kept_grew) => grew |= kept_grew,
+                None => {
+                    actions[j] = Action::Run;
+                    changed.add(statement, j);
+                    grew = true;
+                }
             }
         }
         if !grew {
             break;
         }
     }
+}
+
+/// How statement `j`, not run again, still changes behaviour: the functions it defines
+/// run changed code. None when it must run after all (a class body used a changed
+/// method at class creation); else whether anything new changed.
+fn kept_changes<'a>(
+    statement: &'a Statement,
+    action: &Action,
+    j: usize,
+    changed: &mut Changes<'a>,
+) -> Option<bool> {
+    if let Kind::Class { body, .. } = &statement.kind {
+        return class_changes(statement, body, &patched_methods(action), j, changed);
+    }
+    let binds = statement.binds.iter().map(String::as_str);
+    Some(changed.bodies_run_changed_code(statement, j) && changed.add_names(binds, j))
+}
+
+/// The methods whose bodies a class patch replaces.
+fn patched_methods(action: &Action) -> Vec<&str> {
+    match action {
+        Action::Patch(_, bodies, _) => bodies.iter().map(|b| b.name.as_str()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a statement other than `j` binds the name statement `j` binds (a class
+/// `Handler = wrap(Handler)` replaces): patching in place may not reach that object.
+fn rebound_elsewhere(statements: &[Statement], j: usize) -> bool {
+    let binds = &statements[j].binds;
+    statements
+        .iter()
+        .enumerate()
+        .any(|(k, s)| k != j && s.binds.iter().any(|b| binds.contains(b)))
+}
+
+/// What class statement `j`, kept or patched in place, changes: each member whose code
+/// changed (its body was patched, or it runs changed code) is a changed attribute; the
+/// class name itself changes only with a dunder method (construction and protocols) or a
+/// member this does not follow closer (a nested class, an `if` around a `def`). None
+/// when the class statement must run: a class-level statement reads a changed member
+/// (`alias = m`, `X = m()`), so it ran that code at class creation.
+fn class_changes<'a>(
+    class: &'a Statement,
+    body: &'a [Statement],
+    patched: &[&str],
+    j: usize,
+    changed: &mut Changes<'a>,
+) -> Option<bool> {
+    let mut grew = false;
+    let mut class_changed = false;
+    let mut members: Vec<&str> = Vec::new();
+    for member in body {
+        let is_def = matches!(member.kind, Kind::Def { .. });
+        let own = is_def && member.name().is_some_and(|n| patched.contains(&n));
+        if !own && !changed.bodies_run_changed_code(member, j) {
+            continue;
+        }
+        class_changed |= !is_def;
+        for name in &member.binds {
+            grew |= changed.attrs.insert(name);
+            class_changed |= is_dunder(name);
+            members.push(name);
+        }
+    }
+    let used_at_creation = body.iter().any(|s| {
+        !matches!(s.kind, Kind::Def { .. }) && s.reads.iter().any(|r| members.contains(&r.as_str()))
+    });
+    if used_at_creation {
+        return None;
+    }
+    if class_changed {
+        grew |= changed.add_names(class.binds.iter().map(String::as_str), j);
+    }
+    Some(grew)
 }
 
 /// Names bound by removed statements that no statement of the new source binds.

@@ -47,6 +47,10 @@ pub struct Statement {
     pub mutates: Vec<String>,
     /// Names read by the functions it defines, when they are called.
     pub body_reads: Vec<String>,
+    /// Attribute names (`x.name`) it uses when it runs: the methods it may call.
+    pub attrs: Vec<String>,
+    /// Attribute names used by the functions it defines, when they are called.
+    pub body_attrs: Vec<String>,
     /// A `from m import *`: binds names nobody can list.
     pub star_import: bool,
     /// A `from __future__ import ...`: changes how the rest compiles.
@@ -210,6 +214,8 @@ fn statement(lines: &[Line<'_>]) -> Statement {
         reads: names.reads,
         mutates: names.mutates,
         body_reads: names.body_reads,
+        attrs: names.attrs,
+        body_attrs: names.body_attrs,
         star_import: names.star_import,
         future_import,
         docstring,

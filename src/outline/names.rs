@@ -3,6 +3,8 @@
 //! Reads are over-approximated (an attribute name is never a read, anything else that
 //! looks like a name may be), which only ever re-runs more. Function bodies are not
 //! read at definition time and are skipped; class bodies run at once and are read.
+//! Attribute names (`x.name`) are kept apart: the differ uses them to tell which
+//! methods a statement may call, whatever object they are reached through.
 
 use crate::lexer::{header_colon, simple_statements, split_top_level, Line, Token};
 
@@ -15,6 +17,10 @@ pub struct Names {
     pub mutates: Vec<String>,
     /// Names read inside the bodies of the functions it defines (when they are called).
     pub body_reads: Vec<String>,
+    /// Attribute names (after a `.`) it uses when it runs.
+    pub attrs: Vec<String>,
+    /// Attribute names used inside the bodies of the functions it defines.
+    pub body_attrs: Vec<String>,
     pub star_import: bool,
 }
 
@@ -44,6 +50,18 @@ impl Names {
                 self.body_reads.push(name.clone());
             }
         }
+        for attr in body.attrs.iter().chain(&body.body_attrs) {
+            push_new(&mut self.body_attrs, attr);
+        }
+    }
+
+    /// Records the attribute names in `tokens` (each name right after a `.`).
+    fn note_attrs(&mut self, tokens: &[Token<'_>]) {
+        for pair in tokens.windows(2) {
+            if let [Token::Op("."), Token::Name(name)] = pair {
+                push_new(&mut self.attrs, name);
+            }
+        }
     }
 
     fn read(&mut self, name: &str) {
@@ -61,6 +79,12 @@ impl Names {
                 }
             }
         }
+    }
+}
+
+fn push_new(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|n| n == name) {
+        list.push(name.to_owned());
     }
 }
 
@@ -91,7 +115,12 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
                     while i < lines.len() && lines[i].indent > line.indent {
                         i += 1;
                     }
-                    names.body_globals(&of_statement(&lines[start..i]), &params);
+                    let mut body = of_statement(&lines[start..i]);
+                    // `def f(): return X`: the body after the colon runs later too.
+                    if let Some(inline) = header_colon(simple).and_then(|c| simple.get(c + 1..)) {
+                        simple_statement(inline, &mut body);
+                    }
+                    names.body_globals(&body, &params);
                 }
                 continue;
             }
@@ -111,15 +140,20 @@ fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<Option<Vec<Stri
     match tokens {
         [Token::Op("@"), rest @ ..] => {
             names.read_all(rest);
+            names.note_attrs(rest);
             Some(None)
         }
         [Token::Name("def"), Token::Name(name), rest @ ..] => {
             names.bind(name);
+            // Defaults and annotations run now; an inline body runs when called.
+            let colon = header_colon(rest).unwrap_or(rest.len());
+            names.note_attrs(&rest[..colon]);
             Some(Some(signature_reads(rest, names)))
         }
         [Token::Name("class"), Token::Name(name), rest @ ..] => {
             names.bind(name);
             names.read_all(rest);
+            names.note_attrs(rest);
             Some(None)
         }
         _ => None,
@@ -162,6 +196,9 @@ fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
     match first {
         Token::Name("import") => return import_names(&tokens[1..], names),
         Token::Name("from") => return from_import_names(tokens, names),
+        _ => names.note_attrs(tokens),
+    }
+    match first {
         Token::Name("del") => {
             for name in target_names(&tokens[1..], names) {
                 names.bind(name);

@@ -337,3 +337,173 @@ fn set_defaults_and_tuple_with_targets() {
     assert_eq!(sorted(o.statements[0].reads.clone()), ["A", "B"]);
     assert_eq!(sorted(o.statements[1].binds.clone()), ["a", "b"]);
 }
+
+#[test]
+fn a_leading_bom_changes_nothing_in_the_outline() {
+    let source = "import os\n\nclass C:\n    def m(self):\n        return 1\nX = C()\n";
+    let bom = format!("\u{feff}{source}");
+    assert_eq!(outline(&bom), outline(source));
+    assert_eq!(outline(&bom).statements[0].binds, ["os"]);
+    // Adding or removing a BOM is no edit.
+    let p = plan(source, &bom);
+    assert!(p.run.is_empty() && p.bodies.is_empty() && p.shifts.is_empty() && p.full.is_none());
+}
+
+/// A module with a `Handler` class and a module-level singleton; `{init}`, `{compute}`
+/// and `{extra}` are filled in by each test.
+const HANDLER: &str = "\
+class Handler:
+    def __init__(self):
+        self.state = {init}
+    def compute(self):
+        return {compute}
+{extra}
+handler = Handler()
+";
+
+fn handler_source(init: &str, compute: &str, extra: &str) -> String {
+    HANDLER
+        .replace("{init}", init)
+        .replace("{compute}", compute)
+        .replace("{extra}", extra)
+}
+
+/// The first line of each statement that runs again.
+fn run_starts(plan: &Plan) -> Vec<u32> {
+    plan.run.iter().map(|s| s.first).collect()
+}
+
+#[test]
+fn a_method_edit_does_not_rebuild_a_singleton() {
+    let old = handler_source("[]", "1", "");
+    let new = handler_source("[]", "2", "");
+    let p = plan(&old, &new);
+    assert!(p.run.is_empty(), "{:?}", p.run);
+    assert_eq!(p.bodies.len(), 1);
+    assert_eq!(p.bodies[0].name, "compute");
+}
+
+#[test]
+fn an_init_edit_rebuilds_the_singleton() {
+    let p = plan(
+        &handler_source("[]", "1", ""),
+        &handler_source("{}", "1", ""),
+    );
+    assert_eq!(run_starts(&p), [7]);
+    assert_eq!(p.bodies.len(), 1);
+    assert_eq!(p.bodies[0].name, "__init__");
+}
+
+#[test]
+fn a_new_or_post_init_edit_rebuilds_the_singleton() {
+    for method in ["__new__", "__post_init__", "__call__", "__init_subclass__"] {
+        let source = |v: u32| {
+            format!(
+                "@dataclass\nclass P:\n    x: int = 0\n    def {method}(self):\n        return {v}\np = P()\n"
+            )
+        };
+        assert_eq!(run_starts(&plan(&source(1), &source(2))), [6], "{method}");
+    }
+}
+
+#[test]
+fn a_dataclass_field_added_runs_the_class_and_rebuilds_the_singleton() {
+    let old = "@dataclass\nclass P:\n    x: int = 0\n    def m(self):\n        return 1\np = P()\n";
+    let new = "@dataclass\nclass P:\n    x: int = 0\n    y: int = 1\n    def m(self):\n        return 1\np = P()\n";
+    assert_eq!(run_lines(&plan(old, new)), [(1, 6), (7, 7)]);
+}
+
+#[test]
+fn a_method_called_from_init_rebuilds_the_singleton() {
+    let extra = |v: u32| format!("    def setup(self):\n        return {v}\n");
+    let source = |v: u32| handler_source("self.setup()", "1", &extra(v));
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [9]);
+    // Through `cls.` in `__new__` too, and transitively through a second method.
+    let chain = |v: u32| {
+        format!(
+            "class H:\n    def __new__(cls):\n        return cls.make()\n    @classmethod\n    def make(cls):\n        return cls.helper()\n    @classmethod\n    def helper(cls):\n        return {v}\nh = H()\n"
+        )
+    };
+    assert_eq!(run_starts(&plan(&chain(1), &chain(2))), [10]);
+}
+
+#[test]
+fn a_top_level_use_of_a_changed_method_runs_again() {
+    for use_ in [
+        "v = Handler.compute(None)",
+        "v = Handler().compute()",
+        "v = handler.compute()",
+        "v = getattr(handler, 'compute')()",
+    ] {
+        let old = handler_source("[]", "1", "") + use_ + "\n";
+        let new = handler_source("[]", "2", "") + use_ + "\n";
+        assert_eq!(run_starts(&plan(&old, &new)), [8], "{use_}");
+    }
+    // A method of the same name elsewhere does not make an unrelated attribute run.
+    let old = handler_source("[]", "1", "") + "v = handler.state\n";
+    let new = handler_source("[]", "2", "") + "v = handler.state\n";
+    assert!(plan(&old, &new).run.is_empty());
+}
+
+#[test]
+fn a_call_of_a_function_whose_body_changed_runs_again() {
+    let old = "def f():\n    return 1\nY = f()\nZ = 2\n";
+    let new = "def f():\n    return 2\nY = f()\nZ = 2\n";
+    assert_eq!(run_lines(&plan(old, new)), [(3, 3)]);
+    // Also when the function calls a changed method, by attribute.
+    let helper = "def helper(h):\n    return h.compute()\nY = helper(handler)\n";
+    let old = handler_source("[]", "1", "") + helper;
+    let new = handler_source("[]", "2", "") + helper;
+    assert_eq!(run_starts(&plan(&old, &new)), [10]);
+}
+
+#[test]
+fn a_method_reading_a_changed_global_is_a_changed_method_not_a_changed_class() {
+    let source =
+        |x: u32| format!("X = {x}\n") + &handler_source("[]", "X", "") + "v = handler.compute()\n";
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [1, 9]);
+    // The same global read in `__init__` rebuilds the singleton.
+    let source = |x: u32| format!("X = {x}\n") + &handler_source("X", "1", "");
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [1, 8]);
+}
+
+#[test]
+fn a_changed_dunder_method_changes_the_class() {
+    // Protocol methods run unseen (`handler + 1`), so the singleton is rebuilt and what
+    // reads it runs again.
+    let extra = |v: u32| format!("    def __add__(self, other):\n        return {v}\n");
+    let source = |v: u32| handler_source("[]", "1", &extra(v)) + "total = handler + 1\n";
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [9, 10]);
+}
+
+#[test]
+fn a_class_level_use_of_a_changed_method_runs_the_class() {
+    let source = |x: u32| {
+        format!("X = {x}\nclass C:\n    def m(self):\n        return X\n    alias = m\nc = C()\n")
+    };
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [1, 2, 6]);
+}
+
+#[test]
+fn a_subclass_follows_its_base_construction() {
+    let source = |v: u32| {
+        format!("class B:\n    def __init__(self):\n        self.v = {v}\n    def m(self):\n        return {v}\nclass S(B):\n    pass\ns = S()\n")
+    };
+    let method_only = "class B:\n    def __init__(self):\n        self.v = 1\n    def m(self):\n        return 2\nclass S(B):\n    pass\ns = S()\n";
+    assert!(plan(&source(1), method_only).run.is_empty());
+    assert_eq!(run_starts(&plan(&source(1), &source(2))), [6, 8]);
+}
+
+#[test]
+fn a_class_rebound_elsewhere_runs_as_before() {
+    let source = |v: u32| handler_source("[]", &v.to_string(), "") + "Handler = wrap(Handler)\n";
+    let p = plan(&source(1), &source(2));
+    assert_eq!(run_starts(&p), [1, 7, 8]);
+}
+
+#[test]
+fn inline_function_bodies_are_read_when_called() {
+    let old = "X = 1\ndef f(): return X\nY = f()\n";
+    let new = "X = 2\ndef f(): return X\nY = f()\n";
+    assert_eq!(run_lines(&plan(old, new)), [(1, 1), (3, 3)]);
+}
