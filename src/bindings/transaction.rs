@@ -11,7 +11,7 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
-use super::errors::check_fault;
+use super::errors::{check_fault, InternalError};
 use super::heap::{self, Young};
 use super::patch::Canon;
 
@@ -73,8 +73,11 @@ impl<'py> Transaction<'py> {
     /// Whether `err`, raised in the current step, is the user's: their code failed to
     /// compile or raised, or they interrupted the reload.
     pub fn is_users(&self, err: &PyErr) -> bool {
-        USER_STEPS.contains(&self.step)
-            || err.is_instance_of::<PyKeyboardInterrupt>(self.namespace.py())
+        let py = self.namespace.py();
+        if err.is_instance_of::<InternalError>(py) {
+            return false;
+        }
+        USER_STEPS.contains(&self.step) || err.is_instance_of::<PyKeyboardInterrupt>(py)
     }
 
     /// Where the objects created by the run are now.

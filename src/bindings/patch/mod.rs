@@ -134,6 +134,42 @@ pub fn update_object(
     Ok(true)
 }
 
+/// The qualified name of the definition a function stands for: its own, or for a
+/// decorator's wrapper (`deco.<locals>.inner`), that of the function it wraps, found
+/// through `__wrapped__` or its closure. None when there is no such function.
+fn definition_name(function: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let mut pending = vec![(function.clone(), 0)];
+    let mut looked = 0;
+    while let Some((item, depth)) = pending.pop() {
+        looked += 1;
+        if looked > 32 {
+            break;
+        }
+        let qualname: String = item.getattr("__qualname__")?.extract()?;
+        if !qualname.contains("<locals>") {
+            return Ok(Some(qualname));
+        }
+        if depth == 3 {
+            continue;
+        }
+        if let Ok(inner) = item.getattr("__dict__")?.get_item("__wrapped__") {
+            if inner.is_instance_of::<PyFunction>() {
+                pending.push((inner, depth + 1));
+            }
+        }
+        if let Ok(cells) = item.getattr("__closure__")?.cast_into::<PyTuple>() {
+            for cell in cells.iter() {
+                if let Ok(content) = cell.getattr("cell_contents") {
+                    if content.is_instance_of::<PyFunction>() {
+                        pending.push((content, depth + 1));
+                    }
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The state of one reload: which new object stands for which old one.
 pub(crate) struct Canon<'py> {
     py: Python<'py>,
@@ -280,13 +316,28 @@ impl<'py> Canon<'py> {
     /// functions (sharing globals, so the new code runs against the right namespace) or
     /// both classes, with the same qualified name. This guards against aliasing: after
     /// `f = foo`, the old `f` is not patched from `foo`.
+    ///
+    /// A function whose decorator was added or removed is still a version of itself: a
+    /// decorator's wrapper (a function of this module's, `deco.<locals>.inner`) stands for
+    /// the function it wraps, so a reference to the old wrapper runs the new plain
+    /// function, and a reference to the old plain function runs the new wrapper.
     fn same_definition(&self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<bool> {
         let functions = old.is_instance_of::<PyFunction>() && new.is_instance_of::<PyFunction>();
         let classes = old.is_instance_of::<PyType>() && new.is_instance_of::<PyType>();
-        if !(functions || classes) || !self.same_origin(old, new)? {
+        if classes {
+            return self.same_origin(old, new);
+        }
+        if !functions || !old.getattr("__globals__")?.is(new.getattr("__globals__")?) {
             return Ok(false);
         }
-        Ok(classes || old.getattr("__globals__")?.is(new.getattr("__globals__")?))
+        if self.same_origin(old, new)? {
+            return Ok(true);
+        }
+        if !self.defines(old)? {
+            return Ok(false);
+        }
+        let defined = definition_name(old)?;
+        Ok(defined.is_some() && defined == definition_name(new)?)
     }
 
     /// Both carry this module's name and the same qualified name.
