@@ -418,3 +418,22 @@ def get():
     write(path, "X = 2\n")
     assert value(auto, f"{typed}.get()") == 2
     assert _runs(counter_store, "typed") == 1
+
+
+@pytest.mark.fastautoreload_only
+def test_order_follows_imports_the_edit_adds(auto, make_package, counter_store, capsys):
+    """`pkg/__init__.py` starts importing from `pkg/sub.py` and both are saved together:
+    `sub` reloads first, so `__init__` runs once and computes from the new value."""
+    pkg, root = make_package(
+        {
+            "__init__.py": _counted(counter_store, "pkg", "X = ['old']\n"),
+            "sub.py": _counted(counter_store, "sub", "Y = ['one']\n"),
+        }
+    )
+    run(auto, f"import {pkg}, {pkg}.sub\n%autoreload 2 -p")
+    write(root / "__init__.py", _counted(counter_store, "pkg", "from .sub import Y\nX = Y * 2\n"))
+    write(root / "sub.py", _counted(counter_store, "sub", "Y = ['two']\n"))
+    capsys.readouterr()
+    assert value(auto, f"{pkg}.X") == ["two", "two"]
+    # In the old imports' order, `pkg` would run first, then again for the stale `Y`.
+    assert without_plan_details(capsys.readouterr().out) == _reloading(f"{pkg}.sub", pkg)

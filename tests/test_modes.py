@@ -293,3 +293,29 @@ def test_unknown_flag_in_a_cell_shows_usage_error_not_traceback(shell, capsys):
     out, err = capsys.readouterr()
     assert "UsageError: unrecognized arguments: --bogus" in err
     assert "Traceback" not in out + err
+
+
+@pytest.mark.fastautoreload_only
+def test_print_says_what_ran_after_a_fallback(shell, module, capsys):
+    """A plan that cannot be followed (the function to patch was replaced by the user)
+    runs the whole module, and `-p` says so: the line is printed after the run."""
+    name, path = module
+    run(shell, f"%autoreload 2 -p\nimport {name}\n{name}.f = lambda: 'monkeypatched'")
+    write(path, versioned(1).replace("return 1", "return 'one'"))
+    capsys.readouterr()
+    run(shell, "pass")
+    assert capsys.readouterr().out == f"Reloading '{name}'.\n"
+    run(shell, f"_far_result = {name}.f()")
+    assert shell.user_ns["_far_result"] == "one"
+
+
+@pytest.mark.fastautoreload_only
+def test_print_line_starts_with_ipythons_words(shell, module, capsys):
+    name, path = module
+    run(shell, f"%autoreload 2 -p\nimport {name}")
+    write(path, versioned(2))
+    capsys.readouterr()
+    run(shell, "pass")
+    out = capsys.readouterr().out
+    assert out.startswith(f"Reloading '{name}'. (")  # IPython's words, then what ran
+    assert out.count("\n") == 1
