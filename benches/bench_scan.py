@@ -34,8 +34,8 @@ def load_cost(extension: str) -> int:
 
 def graph_cost() -> int:
     magics = InteractiveShell.instance()._fastautoreload_magics
-    tracker = magics._reloader._tracker
-    return timed(lambda: tracker.order(["json"]))
+    reloader = magics._reloader
+    return timed(lambda: reloader.dependents("json"))
 
 
 def main() -> None:

@@ -2,48 +2,69 @@
 
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, final
 
-class Change:
-    """One module whose source content changed since it was last loaded."""
+class InternalError(Exception):
+    """A bug in fastautoreload itself (not in the module being reloaded)."""
+
+@final
+class Event:
+    """One thing a check did: a module reloaded or failed, or a note on detection."""
 
     @property
-    def name(self) -> str: ...
+    def kind(self) -> Literal["reloaded", "failed", "note"]: ...
+    @property
+    def module(self) -> str: ...
     @property
     def path(self) -> str: ...
     @property
-    def source(self) -> bytes:
-        """The exact bytes that were hashed; the reload compiles these."""
+    def whole(self) -> bool:
+        """The whole module ran (else only ``statements`` and ``functions``)."""
     @property
-    def hash(self) -> str:
-        """blake3 hash of ``source``, in hex."""
+    def whole_reason(self) -> str | None: ...
+    @property
+    def statements(self) -> int: ...
+    @property
+    def functions(self) -> int: ...
+    @property
+    def removed(self) -> int: ...
+    @property
+    def because_of(self) -> str | None:
+        """Reloaded only because it imports values that changed in this module."""
+    @property
+    def rebound(self) -> list[str]:
+        """Names whose value is new or different (not a patched old object)."""
+    @property
+    def previous(self) -> dict[str, Any] | None:
+        """For the rebound names that existed before: their value before the reload."""
+    @property
+    def warnings(self) -> list[tuple[str, str, str]]:
+        """``(kind, subject, detail)``: ``replaced``, ``instances_kept``, ``code_kept``,
+        ``not_updated``."""
+    @property
+    def error(self) -> BaseException | None:
+        """For a failed reload: the exception, with its traceback."""
+    @property
+    def internal(self) -> bool:
+        """The failure is a bug of ours (an ``InternalError``)."""
+    @property
+    def ms(self) -> float: ...
+    @property
+    def note(self) -> str | None: ...
 
+@final
 class Tracker:
-    """Follows the modules of ``sys.modules`` and tells which ones changed on disk."""
+    """Follows the modules of ``sys.modules``; ``check`` reloads what changed."""
 
-    def __init__(self, library_roots: Sequence[str] = ..., poll: bool = False) -> None:
+    def __new__(cls, library_roots: Sequence[str] = ..., poll: bool = False) -> Tracker:
         """``library_roots``: directories of installed code (stdlib, site-packages);
         ``poll``: detect changes by polling only, never by file events."""
     def sync(self, modules: Mapping[str, Any]) -> None:
         """Add new modules (reading their baseline content), drop gone ones."""
-    def changed(self, only: Sequence[str] | None, skip: Sequence[str]) -> list[Change]:
-        """Modules whose content differs from their baseline and from their last failure."""
-    def commit(self, change: Change) -> None:
-        """The module now runs ``change``'s content."""
-    def fail(self, change: Change) -> None:
-        """``change`` failed to load; not retried until the content changes again."""
-    def plan(self, change: Change, stale: Sequence[str] = ...) -> ReloadPlan | None:
-        """What to run for ``change`` (and names bound from modules that changed)."""
-    def plan_rerun(self, change: Change, names: Sequence[str]) -> ReloadPlan | None:
-        """What to run in a module whose imported ``names`` got new values elsewhere."""
-    def take_notes(self) -> list[str]:
-        """Messages about detection (a fallback to polling and why), each given once."""
-    def stats(self) -> dict[str, Any]:
-        """Modules tracked, detection mode, directories watched, last check time."""
-    def current(self, name: str) -> Change | None:
-        """The module's file as it is now, to reload whether or not it changed."""
-    def order(self, names: Sequence[str]) -> list[str]:
-        """``names`` in reload order: dependencies first, import cycles in import order."""
+    def check(self, modules: Mapping[str, Any], policy: Any) -> list[Event]:
+        """Detect, order, plan and reload the batch ``policy`` selects (an object with
+        the attributes of ``fastautoreload.reloader.CheckPolicy``); the events say what
+        happened. Only a bug of ours raises (``InternalError``)."""
     def binders_of(self, name: str) -> list[tuple[str, list[tuple[str, str]]]]:
         """Modules binding names from ``name`` at import time, with (name, bound_as) pairs."""
     def dependents(self, name: str) -> list[str]:
@@ -51,40 +72,13 @@ class Tracker:
     def is_library(self, name: str) -> bool:
         """Whether the module is installed code (standard library, site-packages)."""
     def path_of(self, name: str) -> str | None: ...
+    def stats(self) -> dict[str, Any]:
+        """Modules tracked, detection mode, directories watched, last check time."""
     def __len__(self) -> int: ...
 
-class ReloadPlan:
-    """Which statements run and which function bodies are patched for one reload."""
-
-    @property
-    def summary(self) -> str:
-        """E.g. ``2 statements, 1 function patched``."""
-    @property
-    def full(self) -> str | None:
-        """Why the whole module runs instead, if it does."""
-
-class ReloadResult:
-    @property
-    def rebound(self) -> list[str]:
-        """Names whose value is new or different (not a patched old object)."""
-    @property
-    def previous(self) -> dict[str, Any]:
-        """For the rebound names that existed before: their value before the reload."""
-    @property
-    def patched(self) -> int:
-        """How many functions and classes were patched in place."""
-    @property
-    def warnings(self) -> list[str]:
-        """One line per thing that could not be carried over."""
-    @property
-    def summary(self) -> str:
-        """What ran: ``whole module`` or the plan's summary."""
-
-def reload_module(
-    module: ModuleType, source: bytes, path: str, plan: ReloadPlan | None = None
-) -> ReloadResult:
-    """Reload ``module`` from ``source``: only what ``plan`` says, or the whole module.
-    On error the namespace and patched functions are left as they were."""
+def reload_module(module: ModuleType, source: bytes, path: str) -> Event:
+    """Reload ``module`` whole from ``source``, keeping identities (``superreload``).
+    Raises what the module's code raised, leaving the module as it was."""
 
 def update_object(old: Any, new: Any) -> bool:
     """Patch function or class ``old`` to behave as ``new``; False if they are unrelated."""
@@ -94,3 +88,6 @@ def source_path(module: Any) -> str | None:
 
 def filename_and_mtime(module: Any) -> tuple[str | None, float | None]:
     """IPython's ``filename_and_mtime``: the source path and its mtime, or (None, None)."""
+
+def _inject_fault(step: str | None = None) -> None:
+    """Test-only: make the named reload step raise ``InternalError`` (None: stop)."""

@@ -34,6 +34,9 @@ pub struct Policy {
     pub importers: Option<Vec<String>>,
 }
 
+/// The modules binding names from one module, each with its `(name, bound as)` pairs.
+pub type Binders = Vec<(String, Vec<(String, String)>)>;
+
 /// One module to reload in this batch.
 struct Item {
     change: Change,
@@ -213,7 +216,7 @@ fn stale_importers(
     if previous.is_empty() {
         return Ok(Vec::new());
     }
-    let binders: Vec<(String, Vec<(String, String)>)> = table
+    let binders: Binders = table
         .graph()
         .binders_of(name)
         .into_iter()

@@ -11,7 +11,7 @@ use pyo3::types::PyDict;
 use crate::detector::{Detector, Mode};
 use crate::module_table::ModuleTable;
 
-use super::check::{self, Policy};
+use super::check::{self, Binders, Policy};
 use super::errors::boundary;
 use super::events::Event;
 use super::graveyard::Graveyard;
@@ -40,15 +40,17 @@ impl Tracker {
     /// `poll`: detect changes by polling only, never by file events.
     #[new]
     #[pyo3(signature = (library_roots = Vec::new(), poll = false))]
-    fn new(py: Python<'_>, library_roots: Vec<PathBuf>, poll: bool) -> Tracker {
-        Tracker {
-            table: ModuleTable::with_library_roots(library_roots),
-            detector: py.detach(|| Detector::new(poll)),
-            ignored: AHashMap::new(),
-            snapshot: ModulesSnapshot::default(),
-            graveyard: Graveyard::default(),
-            last_check_us: 0,
-        }
+    fn new(py: Python<'_>, library_roots: Vec<PathBuf>, poll: bool) -> PyResult<Tracker> {
+        boundary(|| {
+            Ok(Tracker {
+                table: ModuleTable::with_library_roots(library_roots),
+                detector: py.detach(|| Detector::new(poll)),
+                ignored: AHashMap::new(),
+                snapshot: ModulesSnapshot::default(),
+                graveyard: Graveyard::default(),
+                last_check_us: 0,
+            })
+        })
     }
 
     /// Brings the table in line with `modules` (normally `sys.modules`): new modules are
@@ -95,19 +97,21 @@ impl Tracker {
 
     /// The modules that bind names from `name` at import time (`from name import x as
     /// y`), each with its `(x, y)` pairs.
-    fn binders_of(&mut self, name: &str) -> Vec<(String, Vec<(String, String)>)> {
-        let graph = self.table.graph();
-        graph
-            .binders_of(name)
-            .into_iter()
-            .map(|(m, names)| (m.to_owned(), names.to_vec()))
-            .collect()
+    fn binders_of(&mut self, name: &str) -> PyResult<Binders> {
+        boundary(|| {
+            let graph = self.table.graph();
+            Ok(graph
+                .binders_of(name)
+                .into_iter()
+                .map(|(m, names)| (m.to_owned(), names.to_vec()))
+                .collect())
+        })
     }
 
     /// Every tracked module that imports `name` at import time, directly or through
     /// others, nearest first.
-    fn dependents(&mut self, name: &str) -> Vec<String> {
-        self.table.graph().dependents(name)
+    fn dependents(&mut self, name: &str) -> PyResult<Vec<String>> {
+        boundary(|| Ok(self.table.graph().dependents(name)))
     }
 
     /// Whether module `name` is installed code (standard library, site-packages).

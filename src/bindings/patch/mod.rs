@@ -109,6 +109,14 @@ pub fn update_object(
     old: &Bound<'_, PyAny>,
     new: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
+    super::errors::boundary(|| update_in_place(py, old, new))
+}
+
+fn update_in_place(
+    py: Python<'_>,
+    old: &Bound<'_, PyAny>,
+    new: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
     let module_name: String = old.getattr("__module__")?.extract()?;
     let mut canon = Canon::new(py, &module_name)?;
     if old.is(new) {
