@@ -145,18 +145,24 @@ class AutoreloadMagics(Magics):
         it to the 'autoreload' logger at INFO level; both can be given. --hide-errors
         hides reload failures. Every %autoreload call resets the flags it does not give.
 
-        A module is reloaded only when its content changed (a touched or re-saved file
-        is not), from the exact bytes that were read. Only what changed runs again: the
+        A module is reloaded only when its content changed, from the exact bytes that
+        were read: a touched or re-saved file is not reloaded (IPython's autoreload
+        reloads on a new mtime); `%autoreload now m` reloads `m` whatever its content.
+        A change saved while a module is skipped, unmarked in mode 1, or while reloading
+        is off is kept, and applies when the module is reloaded again. Only what changed runs again: the
         changed top-level statements and those that read what they bind; a function or
         method whose body alone changed is patched without re-running its decorators or
         class; a comment-only change runs nothing. Module-level side effects (loading a
         model, opening a connection) are not repeated unless their own line changed.
-        With -p the choice is shown: "Reloading 'm' (1 function patched)." --full, or a
-        trailing '-' on the mode, always runs whole modules ("Reloading 'm'.").
+        With -p each reload is shown after it ran, with what ran: "Reloading 'm'.
+        (1 function patched)". --full, or a trailing '-' on the mode, always runs whole
+        modules ("Reloading 'm'.").
 
         Functions and classes keep their identity: `from m import f` references,
         existing instances, isinstance checks and pickling keep working. A reload that
-        fails leaves the module exactly as it was and is retried when the file changes.
+        fails (a syntax error, any exception at import, SystemExit and KeyboardInterrupt
+        included, or Ctrl-C) leaves the module exactly as it was, is reported once, and
+        is retried when the file changes.
         """
         args = magic_arguments.parse_argstring(self.autoreload, line)
         if args.deps is not None:
