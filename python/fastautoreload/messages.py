@@ -96,3 +96,8 @@ def internal_error(error: BaseException) -> str:
         f"[fastautoreload: internal error ({type(error).__name__}: {error}); reloading goes "
         "on with the next change. This is a bug in fastautoreload, please report it.]"
     )
+
+
+def interrupted() -> str:
+    """Ctrl-C while the reloader was busy outside any module's code."""
+    return "[autoreload interrupted: the reloads done so far are kept]"

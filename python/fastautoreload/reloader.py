@@ -194,7 +194,11 @@ class ModuleReloader:
             self._push_to_user_ns(module, event.rebound)
 
     def report_internal_error(self, error: BaseException) -> None:
-        """A bug of ours outside a module's reload: said once per kind, never raised."""
+        """A bug of ours outside a module's reload (or a Ctrl-C between two reloads):
+        said once per kind, never raised."""
+        if isinstance(error, KeyboardInterrupt):
+            print(messages.interrupted(), file=sys.stderr)
+            return
         key = f"{type(error).__name__}: {error}"
         if key not in self._internal_errors:
             self._internal_errors.add(key)
