@@ -68,21 +68,19 @@ def bar():
 PLAIN = DECORATED.replace("    @incremented\n", "").replace("@incremented\ndef bar", "def bar")
 
 
-def test_removing_a_decorator_reaches_old_references(auto, make_module, pkgdir):
-    name, path = make_module(DECORATED)
+@pytest.mark.parametrize(
+    ("before", "after", "old_values", "new_values"),
+    [(DECORATED, PLAIN, (2, 11), (1, 10)), (PLAIN, DECORATED, (1, 10), (2, 11))],
+    ids=["decorator-removed", "decorator-added"],
+)
+def test_decorator_change_reaches_old_references(
+    auto, make_module, pkgdir, before, after, old_values, new_values
+):
+    name, path = make_module(before)
     run(auto, f"from {name} import foo, bar, Foo\n_far_foo = Foo.foo\n_far_bar = bar")
-    assert value(auto, "(foo(), _far_foo(), bar(), _far_bar())") == (2, 2, 11, 11)
-    write(path, PLAIN)
+    assert value(auto, "(foo(), bar(), _far_foo(), _far_bar())") == old_values * 2
+    write(path, after)
     expected = fresh_repr(pkgdir, name, "(foo(), Foo.foo(), bar())")
-    assert repr(value(auto, "(foo(), Foo.foo(), bar())")) == expected == "(1, 1, 10)"
-    assert value(auto, "(_far_foo(), _far_bar())") == (1, 10)
-
-
-def test_adding_a_decorator_reaches_old_references(auto, make_module, pkgdir):
-    name, path = make_module(PLAIN)
-    run(auto, f"from {name} import foo, bar, Foo\n_far_foo = Foo.foo\n_far_bar = bar")
-    assert value(auto, "(foo(), _far_foo(), bar(), _far_bar())") == (1, 1, 10, 10)
-    write(path, DECORATED)
-    expected = fresh_repr(pkgdir, name, "(foo(), Foo.foo(), bar())")
-    assert repr(value(auto, "(foo(), Foo.foo(), bar())")) == expected == "(2, 2, 11)"
-    assert value(auto, "(_far_foo(), _far_bar())") == (2, 11)
+    foo, bar = new_values
+    assert repr(value(auto, "(foo(), Foo.foo(), bar())")) == expected == repr((foo, foo, bar))
+    assert value(auto, "(_far_foo(), _far_bar())") == new_values
