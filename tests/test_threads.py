@@ -97,6 +97,7 @@ def _edit_while_churning(auto, name, path, churn, capsys) -> list[tuple[int, int
     return progress
 
 
+@pytest.mark.fastautoreload_only  # IPython's post_execute_hook: KeyError when sys.modules changes
 @pytest.mark.parametrize("lazy", [False, True], ids=["plain", "lazy"])
 def test_edits_apply_while_another_thread_churns_sys_modules(
     auto, make_module, capsys, fast_switching, lazy
@@ -114,6 +115,7 @@ def test_edits_apply_while_another_thread_churns_sys_modules(
     assert_clean(capsys.readouterr().err)
 
 
+@pytest.mark.fastautoreload_only  # IPython's post_execute_hook: KeyError when sys.modules changes
 def test_lazy_module_reading_file_mid_sync_with_imports(auto, make_module, capsys):
     """A cell that imports a module and adds lazy modules whose ``__file__`` lookup itself
     changes ``sys.modules`` (from the same thread, during the walk)."""
@@ -211,6 +213,7 @@ def test_patch_dict_replacing_tracked_module_across_cells(auto, make_module, cap
     assert_clean(capsys.readouterr().err)
 
 
+@pytest.mark.fastautoreload_only  # IPython's post_execute_hook: KeyError when sys.modules changes
 def test_patch_dict_with_a_thread_churning(auto, make_module, capsys, fast_switching):
     """`mock.patch.dict(sys.modules)` in cells while a thread churns: cells and edits work."""
     name, path = make_module(versioned(1))
