@@ -6,6 +6,8 @@
 //! hold strings of their own (allowed from Python 3.12). It never fails: malformed
 //! input yields fewer or odder tokens, never an error.
 
+use std::borrow::Cow;
+
 /// One token of a logical line, with its exact text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Token<'a> {
@@ -41,6 +43,19 @@ const LONG_OPS: [&str; 23] = [
 
 /// The UTF-8 byte order mark some editors write at the start of a file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The bytes to lex for `source`: valid UTF-8 as it is; anything else (a file declared
+/// latin-1, say) byte for byte as the characters U+0000 to U+00FF. Tokens are text, and
+/// bytes that are not UTF-8 would otherwise all read as one empty token, so an edit of a
+/// non-ASCII string or name would look like no change at all. Newlines, and so line
+/// numbers, are unchanged.
+pub fn lexable(source: &[u8]) -> Cow<'_, [u8]> {
+    if std::str::from_utf8(source).is_ok() {
+        return Cow::Borrowed(source);
+    }
+    let text: String = source.iter().map(|&b| char::from(b)).collect();
+    Cow::Owned(text.into_bytes())
+}
 
 /// Splits `source` into logical lines.
 pub fn logical_lines(source: &[u8]) -> Vec<Line<'_>> {
@@ -344,6 +359,16 @@ fn is_string_prefix(word: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_still_make_distinct_tokens() {
+        let old = lexable(b"X = '\xe9'\n").into_owned();
+        let new = lexable(b"X = '\xe8'\n").into_owned();
+        let token = |src: &[u8]| logical_lines(src)[0].tokens[2].text().to_owned();
+        assert_ne!(token(&old), token(&new));
+        assert_eq!(logical_lines(&old)[0].line, 1);
+        assert!(matches!(lexable(b"x = 1\n"), Cow::Borrowed(_)));
+    }
 
     fn names(line: &Line<'_>) -> Vec<String> {
         line.tokens

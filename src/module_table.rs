@@ -17,7 +17,7 @@ use crate::import_graph::{ImportGraph, Node};
 use std::sync::Arc;
 
 use crate::imports::{scan_lines, Import};
-use crate::lexer::logical_lines;
+use crate::lexer::{lexable, logical_lines};
 use crate::outline::{diff, rerun, Outline, Plan};
 use crate::path_index::PathIndex;
 
@@ -107,7 +107,8 @@ pub struct Change {
 
 /// Imports and outline of a source, from one lexing pass.
 fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
-    let lines = logical_lines(bytes);
+    let text = lexable(bytes);
+    let lines = logical_lines(&text);
     (scan_lines(&lines), Arc::new(Outline::from_lines(&lines)))
 }
 

@@ -173,23 +173,14 @@ def g():
     return thé
 """
 
-# The differ lexes the file's raw bytes, and a token that is not UTF-8 (any non-ASCII
-# character of a latin-1 file) becomes the empty string: "café" and "crème" look the same,
-# the reload runs nothing, and the module keeps its old code (src/lexer.rs, `Lexer::text`).
-LATIN1_NOT_UTF8 = pytest.mark.xfail(
-    not IS_IPYTHON,
-    strict=True,
-    reason="non-UTF-8 tokens lex as '' in src/lexer.rs: the edit is seen as no change",
-)
-
 
 @pytest.mark.parametrize(
     ("old", "new", "expr"),
     [
-        pytest.param('"naïve"', '"déjà vu"', "f()", marks=LATIN1_NOT_UTF8),
-        pytest.param('"café"', '"crème brûlée"', "TEXT", marks=LATIN1_NOT_UTF8),
-        pytest.param("return thé", "return noël", "g()", marks=LATIN1_NOT_UTF8),
-        pytest.param('"naïve"', '"naïve!"', "f()", marks=LATIN1_NOT_UTF8),
+        pytest.param('"naïve"', '"déjà vu"', "f()"),
+        pytest.param('"café"', '"crème brûlée"', "TEXT"),
+        pytest.param("return thé", "return noël", "g()"),
+        pytest.param('"naïve"', '"naïve!"', "f()"),
         ('return "naïve"', 'return "naïve" * 2', "f()"),  # the edit is in ASCII tokens
     ],
     ids=["function-body", "statement", "identifier", "same-string", "ascii-tokens"],

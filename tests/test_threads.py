@@ -241,11 +241,6 @@ def test_patch_dict_with_a_thread_churning(auto, make_module, capsys, fast_switc
 
 
 @pytest.mark.fastautoreload_only  # fastautoreload.reload() is fastautoreload's own API
-@pytest.mark.xfail(
-    reason="the Tracker is borrowed mutably by both threads: 'RuntimeError: Already "
-    "borrowed' in pre_run_cell (an internal error) and that cell runs the old code",
-    strict=False,  # a race: seen in every run on 2 cores, but not guaranteed
-)
 def test_reload_called_from_another_thread_while_cells_run(auto, make_module, capsys):
     """A thread calling ``fastautoreload.reload(m)`` in a bounded loop while cells run:
     no internal error, and each cell sees the edit made before it."""

@@ -14,6 +14,7 @@ import os
 import site
 import sys
 import sysconfig
+import threading
 import weakref
 from dataclasses import dataclass
 from importlib import import_module
@@ -58,6 +59,28 @@ class CheckPolicy:
     """Modules that may run again for values they imported that changed; None: any."""
 
 
+class _OneCallerAtATime:
+    """The native tracker, called by one thread at a time.
+
+    Its calls release the GIL while they read files, so another thread (one calling
+    ``fastautoreload.reload()`` while cells run, say) could otherwise call in meanwhile
+    and find it busy. Waiting on the lock releases the GIL, so the first call finishes.
+    """
+
+    def __init__(self, tracker):
+        self._tracker = tracker
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name):
+        method = getattr(self._tracker, name)
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return call
+
+
 def _quiet(msg: str) -> None:
     pass
 
@@ -90,7 +113,7 @@ class ModuleReloader:
         """Re-execute whole modules instead of only what changed (``--full``, ``2-``)."""
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
-        self._tracker = _native.Tracker(_library_roots(), poll=_polling_forced())
+        self._tracker = _OneCallerAtATime(_native.Tracker(_library_roots(), poll=_polling_forced()))
         self.reload_times: list[tuple[str, float]] = []
         """(module, milliseconds) for every reload done, for ``%autoreload --stats``."""
         self._notes: list[str] = []  # detection notes nobody asked to see yet

@@ -10,7 +10,7 @@ mod names;
 pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};
 
 use crate::fingerprint::ContentHash;
-use crate::lexer::{logical_lines, Line, Token};
+use crate::lexer::{lexable, logical_lines, Line, Token};
 
 /// What kind of statement, with what the differ needs to know about each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,7 @@ fn is_match_statement(line: &Line<'_>) -> bool {
 
 impl Outline {
     pub fn parse(source: &[u8]) -> Outline {
-        Outline::from_lines(&logical_lines(source))
+        Outline::from_lines(&logical_lines(&lexable(source)))
     }
 
     pub fn from_lines(lines: &[Line<'_>]) -> Outline {
