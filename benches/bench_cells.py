@@ -24,6 +24,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from fastautoreload import _native
+from fastautoreload.reloader import CheckPolicy
 from harness import EXTENSIONS, Package, hooks, median_ms, report, shell_with, timed
 
 HERE = Path(__file__).resolve().parent
@@ -52,9 +53,9 @@ def idle_cost(shell, repeat: int) -> float:
 
 def polling_floor(repeat: int) -> float:
     tracker = _native.Tracker([], poll=True)
-    tracker.sync(sys.modules)
-    tracker.changed(None, [])
-    return median_ms([timed(lambda: tracker.changed(None, [])) for _ in range(repeat)])
+    policy = CheckPolicy(only=None)
+    tracker.check(sys.modules, policy)
+    return median_ms([timed(lambda: tracker.check(sys.modules, policy)) for _ in range(repeat)])
 
 
 def edit_latency(shell, package: Package, repeat: int) -> float:

@@ -123,6 +123,8 @@ pub struct ModuleTable {
     graph: Option<ImportGraph>,
     /// Modules by path, rebuilt when modules come or go.
     paths: Option<PathIndex>,
+    /// Whether some entry may be dirty: an idle cell then costs no walk of the table.
+    any_dirty: bool,
 }
 
 impl ModuleTable {
@@ -239,6 +241,7 @@ impl ModuleTable {
             .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
         for i in paths.select(candidates, entries.len()) {
             self.entries[i].dirty = true;
+            self.any_dirty = true;
         }
     }
 
@@ -249,6 +252,9 @@ impl ModuleTable {
     /// checked. Files are stat'ed in parallel and read only when their stat moved.
     /// A module seen for the first time records its baseline and is not reported.
     pub fn changes(&mut self, only: Option<&[String]>, skip: &AHashSet<String>) -> Vec<Change> {
+        if !self.any_dirty {
+            return Vec::new();
+        }
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
             e.dirty
@@ -274,6 +280,7 @@ impl ModuleTable {
                 reads.push((i, snap, analysis));
             }
         }
+        self.any_dirty = self.entries.iter().any(|e| e.dirty);
         let mut changes = Vec::new();
         for (i, snap, analysis) in reads {
             let entry = &mut self.entries[i];
