@@ -8,6 +8,7 @@ use ahash::AHashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
+use super::errors::{as_internal, boundary};
 use super::events::{Event, Subject};
 use super::graveyard::Graveyard;
 use super::reload::{reload, Failure, Reloaded};
@@ -106,46 +107,84 @@ pub fn run_batch(
     let mut done: AHashSet<String> = AHashSet::new();
     let mut events = Vec::new();
     while let Some(item) = pending.pop_front() {
-        let name = item.change.name.clone();
-        done.insert(name.clone());
-        let Some(module) = tracked_module(table, modules, &name)? else {
-            continue;
-        };
-        let plan = plan_for(table, &item, policy);
-        let subject = Subject {
-            module: name.clone(),
-            path: item.change.path.to_string_lossy().into_owned(),
-            because_of: item.because_of.clone(),
-        };
-        let revenants = graveyard.alive(py, &name);
-        match reload(
-            &module,
-            &item.change.bytes,
-            &subject.path,
-            plan.as_ref(),
-            revenants,
-        ) {
-            Ok(reloaded) => {
-                table.commit(&item.change);
-                graveyard.update(py, &name, &reloaded.departed, &reloaded.revived);
-                let stale = stale_importers(table, modules, &name, &reloaded, policy, &done)?;
-                events.push(reloaded_event(py, subject, reloaded));
-                if !stale.is_empty() {
-                    pending = add_importers(py, table, pending, stale, &name);
-                }
+        done.insert(item.change.name.clone());
+        // One module's trouble (even a panic of ours) is that module's failure: the
+        // rest of the batch still reloads.
+        let outcome = boundary(|| {
+            reload_item(
+                py,
+                table,
+                graveyard,
+                modules,
+                &item,
+                policy,
+                &done,
+                &mut events,
+            )
+        });
+        match outcome {
+            Ok(stale) if !stale.is_empty() => {
+                pending = add_importers(py, table, pending, stale, &item.change.name);
             }
-            Err(failure) => {
+            Ok(_) => {}
+            Err(err) => {
                 let c = &item.change;
                 table.fail(&c.name, c.stat, c.hash);
-                let (err, internal) = match failure {
-                    Failure::User(err) => (err, false),
-                    Failure::Internal(err) => (err, true),
-                };
-                events.push(Event::failed(py, subject, err, internal));
+                let err = as_internal(py, "the check failed", err);
+                events.push(Event::failed(py, subject_of(&item), err, true));
             }
         }
     }
     Ok(events)
+}
+
+/// Reloads one item of the batch and records what happened in `events`; returns the
+/// importers that now hold stale values from it.
+#[allow(clippy::too_many_arguments)]
+fn reload_item(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    graveyard: &mut Graveyard,
+    modules: &Bound<'_, PyDict>,
+    item: &Item,
+    policy: &Policy,
+    done: &AHashSet<String>,
+    events: &mut Vec<Event>,
+) -> PyResult<Vec<(String, Vec<String>)>> {
+    let name = &item.change.name;
+    let Some(module) = tracked_module(table, modules, name)? else {
+        return Ok(Vec::new());
+    };
+    let plan = plan_for(table, item, policy);
+    let subject = subject_of(item);
+    let revenants = graveyard.alive(py, name);
+    let c = &item.change;
+    match reload(&module, &c.bytes, &subject.path, plan.as_ref(), revenants) {
+        Ok(reloaded) => {
+            table.commit(c);
+            graveyard.update(py, name, &reloaded.departed, &reloaded.revived);
+            let stale = stale_importers(table, modules, name, &reloaded, policy, done);
+            events.push(reloaded_event(py, subject, reloaded));
+            stale
+        }
+        Err(failure) => {
+            table.fail(&c.name, c.stat, c.hash);
+            let (err, internal) = match failure {
+                Failure::User(err) => (err, false),
+                Failure::Internal(err) => (err, true),
+            };
+            events.push(Event::failed(py, subject, err, internal));
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn subject_of(item: &Item) -> Subject {
+    Subject {
+        module: item.change.name.clone(),
+        path: item.change.path.to_string_lossy().into_owned(),
+        because_of: item.because_of.clone(),
+    }
 }
 
 fn reloaded_event(py: Python<'_>, subject: Subject, r: Reloaded) -> Event {

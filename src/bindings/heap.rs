@@ -26,14 +26,16 @@ pub struct Young {
     pub promoted: bool,
 }
 
-/// The addresses of the objects in the youngest GC generation now: taken before a run,
-/// they tell apart what the run created from what was merely young already.
-pub fn young_addresses(py: Python<'_>) -> PyResult<AHashSet<usize>> {
+/// The objects in the youngest GC generation now, and their addresses: taken before a
+/// run, they tell apart what the run created from what was merely young already. The
+/// list keeps them alive, so no object the run creates can take one of these addresses.
+pub fn young_objects(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, AHashSet<usize>)> {
     let objects = py.import("gc")?.getattr("get_objects")?.call1((0,))?;
-    Ok(objects
+    let addresses = objects
         .try_iter()?
         .filter_map(|o| o.ok().map(|o| o.as_ptr() as usize))
-        .collect())
+        .collect();
+    Ok((objects, addresses))
 }
 
 /// The repairs one reload needs, applied together by `run`.

@@ -149,7 +149,7 @@ fn patch_bodies<'py>(
         }
         canon.pair(&new, old);
         canon.patch_function(old, &new)?;
-        clear_caches(namespace, patch)?;
+        stale_caches(namespace, patch, canon)?;
     }
     Ok(())
 }
@@ -196,8 +196,12 @@ fn find_code<'py>(
 }
 
 /// A cache in front of a patched function (`lru_cache`, `cache`) holds results of the
-/// old code: clear it.
-fn clear_caches(namespace: &Bound<'_, PyDict>, patch: &BodyPatch) -> PyResult<()> {
+/// old code: it is cleared once the reload commits.
+fn stale_caches<'py>(
+    namespace: &Bound<'py, PyDict>,
+    patch: &BodyPatch,
+    canon: &mut Canon<'py>,
+) -> PyResult<()> {
     let root = match &patch.class {
         Some(class) => namespace
             .get_item(class)?
@@ -207,8 +211,8 @@ fn clear_caches(namespace: &Bound<'_, PyDict>, patch: &BodyPatch) -> PyResult<()
     let mut item = root;
     for _ in 0..8 {
         let Some(current) = item else { break };
-        if let Ok(clear) = current.getattr("cache_clear") {
-            clear.call0()?;
+        if current.hasattr("cache_clear")? {
+            canon.stale_caches.push(current.clone());
         }
         item = current
             .getattr("__wrapped__")

@@ -70,6 +70,7 @@ pub fn reload<'py>(
     refresh_linecache(py, path);
     match result {
         Ok((ran, rebound, previous)) => {
+            tx.canon.after_commit();
             let warnings = std::mem::take(&mut tx.canon.warnings);
             let revived = std::mem::take(&mut tx.canon.revived);
             let departed = departed(&tx).map_err(|e| internal_failure(py, e))?;

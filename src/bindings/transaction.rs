@@ -51,7 +51,8 @@ impl<'py> Transaction<'py> {
         let before = namespace.copy()?;
         let name: String = module.name()?.extract()?;
         let mut canon = Canon::new(py, &name)?;
-        canon.set_young_before(heap::young_addresses(py)?);
+        let (objects, addresses) = heap::young_objects(py)?;
+        canon.set_young_before(objects, addresses);
         Ok(Transaction {
             namespace,
             before,

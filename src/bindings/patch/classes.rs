@@ -107,9 +107,9 @@ impl<'py> Canon<'py> {
             if new_dict.contains(&key)? || self.is_kept_key(&key, &old_dict.get_item(&key)?)? {
                 continue;
             }
-            if let Err(err) = self.kinds.type_delattr.call1((old, &key)) {
-                self.warn_member(old, &key, &err);
-            }
+            // Removed once the reload commits: a rollback then only has values to
+            // put back and keys to drop, which keeps the class dict's order.
+            self.removed_members.push((old.clone(), key));
         }
         self.heap.move_young_instances(new.clone(), old.clone());
         self.patched += 1;
@@ -118,6 +118,15 @@ impl<'py> Canon<'py> {
 
     fn is_kept_key(&self, key: &str, value: &Bound<'py, PyAny>) -> PyResult<bool> {
         Ok(KEPT_CLASS_KEYS.contains(&key) || value.is_instance(&self.kinds.member_descriptor)?)
+    }
+
+    /// Removes the members that the new versions of patched classes no longer have.
+    pub(super) fn remove_members(&mut self) {
+        for (class, key) in std::mem::take(&mut self.removed_members) {
+            if let Err(err) = self.kinds.type_delattr.call1((&class, &key)) {
+                self.warn_member(&class, &key, &err);
+            }
+        }
     }
 
     fn set_class_attr(&mut self, class: &Bound<'py, PyType>, key: &str, value: &Bound<'py, PyAny>) {

@@ -47,7 +47,8 @@ impl<'py> Canon<'py> {
                     None => continue,
                 },
             };
-            if old.is(&new) || self.canonical(&new).is_some() || self.existed(&new) {
+            let taken = self.canonical(&new).is_some() || self.claimed_by_another(&old, &new);
+            if old.is(&new) || taken || self.existed(&new) {
                 continue;
             }
             if let (Ok(old_class), Ok(new_class)) = (old.cast::<PyType>(), new.cast::<PyType>()) {
@@ -139,6 +140,7 @@ fn update_in_place(
     } else {
         return Ok(false);
     }
+    canon.after_commit();
     Ok(true)
 }
 
@@ -186,6 +188,11 @@ pub(crate) struct Canon<'py> {
     /// The new object is held too: were it freed, another object could take its
     /// address and be mistaken for it.
     old_of: AHashMap<usize, (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    /// Old object (by address, alive in `old_of`) -> the one new object paired with it:
+    /// an old object takes one new version only. (After `h = f`, `f = deco(f)`, the
+    /// wrapper and the plain function both look like versions of the old `f`; patching
+    /// it from both would leave it calling itself.)
+    claimant: AHashMap<usize, usize>,
     heap: HeapPass<'py>,
     /// Addresses of the objects the namespace held before (alive in the `before` copy).
     preexisting: AHashSet<usize>,
@@ -193,6 +200,8 @@ pub(crate) struct Canon<'py> {
     young: Option<AHashSet<usize>>,
     /// Addresses of the young objects that existed before the run.
     young_before: AHashSet<usize>,
+    /// Keeps the objects of `young_before` alive for the reload.
+    young_before_objects: Option<Bound<'py, PyAny>>,
     pub(crate) patched: usize,
     pub(crate) warnings: Vec<Warning>,
     /// Functions and classes that left the module in an earlier reload, by qualified
@@ -200,6 +209,11 @@ pub(crate) struct Canon<'py> {
     pub(crate) revenants: Vec<(String, Bound<'py, PyAny>)>,
     /// The qualified names of the revenants that were paired.
     pub(crate) revived: Vec<String>,
+    /// Caches (`lru_cache`) in front of patched functions, cleared when the reload
+    /// commits: a reload that fails keeps them as they were.
+    pub(crate) stale_caches: Vec<Bound<'py, PyAny>>,
+    /// Members of patched classes to remove when the reload commits.
+    removed_members: Vec<(Bound<'py, PyType>, String)>,
     /// What was patched, to put back if the reload fails.
     pub(crate) journal: Journal<'py>,
     kinds: Kinds<'py>,
@@ -240,26 +254,40 @@ impl<'py> Canon<'py> {
             py,
             module_name: module_name.to_owned(),
             old_of: AHashMap::new(),
+            claimant: AHashMap::new(),
             heap: HeapPass::new(),
             preexisting: AHashSet::new(),
             young: None,
             young_before: AHashSet::new(),
+            young_before_objects: None,
             patched: 0,
             warnings: Vec::new(),
             journal: Journal::default(),
             revenants: Vec::new(),
             revived: Vec::new(),
+            stale_caches: Vec::new(),
+            removed_members: Vec::new(),
             kinds: Kinds::new(py)?,
         })
     }
 
     pub(crate) fn pair(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
-        self.old_of
-            .insert(new.as_ptr() as usize, (new.clone(), old.clone()));
+        let new_address = new.as_ptr() as usize;
+        self.old_of.insert(new_address, (new.clone(), old.clone()));
+        self.claimant.insert(old.as_ptr() as usize, new_address);
     }
 
     fn unpair(&mut self, new: &Bound<'py, PyAny>) {
-        self.old_of.remove(&(new.as_ptr() as usize));
+        if let Some((_, old)) = self.old_of.remove(&(new.as_ptr() as usize)) {
+            self.claimant.remove(&(old.as_ptr() as usize));
+        }
+    }
+
+    /// Whether `old` is already paired with a new object other than `new`.
+    fn claimed_by_another(&self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> bool {
+        self.claimant
+            .get(&(old.as_ptr() as usize))
+            .is_some_and(|&n| n != new.as_ptr() as usize)
     }
 
     /// Whether `value` was created by the run just made (the GC was paused during it, so
@@ -279,9 +307,14 @@ impl<'py> Canon<'py> {
             && !self.young_before.contains(&address))
     }
 
-    /// The young objects that existed before the run (see `heap::young_addresses`).
-    pub(crate) fn set_young_before(&mut self, young_before: AHashSet<usize>) {
-        self.young_before = young_before;
+    /// The young objects that existed before the run (see `heap::young_objects`).
+    pub(crate) fn set_young_before(
+        &mut self,
+        objects: Bound<'py, PyAny>,
+        addresses: AHashSet<usize>,
+    ) {
+        self.young_before = addresses;
+        self.young_before_objects = Some(objects);
     }
 
     /// Whether `value` is an object the module held before this reload.
@@ -420,6 +453,20 @@ impl<'py> Canon<'py> {
         let name = heap::qualname(object);
         self.warnings
             .push(Warning::new("not_updated", name, err.to_string()));
+    }
+
+    /// What waits for the commit, since a rollback could not undo it exactly: members
+    /// removed from patched classes, and the caches in front of patched functions
+    /// emptied. What fails here is said, not raised (the reload is done).
+    pub(crate) fn after_commit(&mut self) {
+        self.remove_members();
+        for cache in std::mem::take(&mut self.stale_caches) {
+            if let Err(err) = cache.call_method0("cache_clear") {
+                let name = heap::qualname(&cache);
+                self.warnings
+                    .push(Warning::new("not_updated", name, err.to_string()));
+            }
+        }
     }
 
     /// Runs the heap repairs (instances to move, closures to update), journaled.

@@ -15,6 +15,9 @@ impl<'py> Canon<'py> {
         old: &Bound<'py, PyAny>,
         new: &Bound<'py, PyAny>,
     ) -> PyResult<bool> {
+        if self.claimed_by_another(old, new) {
+            return Ok(false);
+        }
         if old.is_instance_of::<PyFunction>() || new.is_instance_of::<PyFunction>() {
             return self.same_definition(old, new);
         }
@@ -54,10 +57,10 @@ impl<'py> Canon<'py> {
     }
 
     /// A wrapper object keeps its identity; the function it wraps is patched, its cache
-    /// (if any) is cleared since it holds results of the old code.
+    /// (if any) is cleared once the reload commits, since it holds the old code's results.
     fn patch_wrapper(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
         let (old_inner, new_inner) = (old.getattr("__wrapped__")?, new.getattr("__wrapped__")?);
-        if !old_inner.is(&new_inner) {
+        if !old_inner.is(&new_inner) && !self.claimed_by_another(&old_inner, &new_inner) {
             self.pair(&new_inner, &old_inner);
             self.patch_callable(&old_inner, &new_inner)?;
         }
@@ -68,8 +71,8 @@ impl<'py> Canon<'py> {
                 self.translate_dict(&dict.cast_into::<PyDict>()?)?,
             )?;
         }
-        if let Ok(cache_clear) = old.getattr("cache_clear") {
-            cache_clear.call0()?;
+        if old.hasattr("cache_clear")? {
+            self.stale_caches.push(old.clone());
         }
         self.patched += 1;
         Ok(())
