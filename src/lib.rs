@@ -6,6 +6,7 @@
 //! layer that drives them from Python and does the object work (re-execution, partial
 //! runs, patching) through the C API.
 
+pub mod baselines;
 pub mod detector;
 pub mod fingerprint;
 pub mod import_graph;

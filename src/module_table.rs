@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;
 
+use crate::baselines::{self, Baseline, Job, Reader};
 use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
@@ -58,6 +59,17 @@ struct Entry {
 }
 
 impl Entry {
+    fn job(&self, seen: Seen) -> Job {
+        Job {
+            name: self.name.clone(),
+            object_id: self.object_id,
+            path: self.path.clone(),
+            stat: seen.stat,
+            recorded_at_ns: seen.recorded_at_ns,
+            library: self.library,
+        }
+    }
+
     /// The package relative imports resolve against (`__package__`).
     fn package(&self) -> &str {
         if self.path.file_stem().is_some_and(|stem| stem == "__init__") {
@@ -75,11 +87,25 @@ impl Entry {
 struct Seen {
     stat: StatKey,
     recorded_at_ns: i128,
-    baseline: ContentHash,
+    baseline: Base,
+}
+
+/// The content a module runs, as far as it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    /// Not read yet (see `baselines`).
+    Pending,
+    Known(ContentHash),
+    /// The file changed before it could be read: the module reloads whole on its change.
+    Lost,
 }
 
 impl Seen {
     fn new(stat: StatKey, baseline: ContentHash) -> Seen {
+        Seen::with(stat, Base::Known(baseline))
+    }
+
+    fn with(stat: StatKey, baseline: Base) -> Seen {
         Seen {
             stat,
             recorded_at_ns: now_ns(),
@@ -88,9 +114,19 @@ impl Seen {
     }
 
     fn trusts(&self, stat: &StatKey) -> bool {
-        *stat == self.stat
-            && self.stat.mtime_ns + racy_window(self.stat.mtime_ns) < self.recorded_at_ns
+        *stat == self.stat && stat_trusted(&self.stat, self.recorded_at_ns)
     }
+
+    fn is_baseline(&self, hash: ContentHash) -> bool {
+        self.baseline == Base::Known(hash)
+    }
+}
+
+/// Whether a file whose stat key was `stat` when recorded at `recorded_at_ns` cannot
+/// have changed without changing its stat key (it was not modified within the window
+/// its file system's timestamps may not tell apart).
+pub(crate) fn stat_trusted(stat: &StatKey, recorded_at_ns: i128) -> bool {
+    stat.mtime_ns + racy_window(stat.mtime_ns) < recorded_at_ns
 }
 
 /// A module whose source changed: the exact bytes to compile and their hash.
@@ -103,10 +139,13 @@ pub struct Change {
     pub stat: StatKey,
     pub imports: Vec<Import>,
     pub outline: Option<Arc<Outline>>,
+    /// The content the module runs was known: false means the file changed before its
+    /// baseline could be read, and the module must run whole.
+    pub baseline_known: bool,
 }
 
 /// Imports and outline of a source, from one lexing pass.
-fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
+pub(crate) fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
     let text = lexable(bytes);
     let lines = logical_lines(&text);
     (scan_lines(&lines), Arc::new(Outline::from_lines(&lines)))
@@ -125,6 +164,8 @@ pub struct ModuleTable {
     paths: Option<PathIndex>,
     /// Whether some entry may be dirty: an idle cell then costs no walk of the table.
     any_dirty: bool,
+    /// Background threads reading the baselines of modules tracked since.
+    readers: Vec<Reader>,
 }
 
 impl ModuleTable {
@@ -213,23 +254,116 @@ impl ModuleTable {
         }
     }
 
-    /// Reads, in parallel, the content each newly tracked module was loaded from.
+    /// Records the stat key of each newly tracked module (in parallel) and starts a
+    /// background thread reading their baselines; see `baselines`.
+    /// Files modified just before (within the racy window) are read at once, and so are
+    /// the user's own modules unless `bulk` (the many modules already imported when the
+    /// reloader starts): modules imported later are few and about to be edited.
+    pub fn start_baselines(&mut self, bulk: bool) {
+        let (now, later): (Vec<Job>, Vec<Job>) = self
+            .stat_new_entries()
+            .into_iter()
+            .partition(|job| baselines::urgent(job) || (!bulk && !job.library));
+        self.read_now(&now);
+        if !later.is_empty() {
+            self.readers.push(Reader::start(later));
+        }
+    }
+
+    /// The same, all read now: every newly tracked module's baseline is known on return.
     pub fn read_baselines(&mut self) {
+        let jobs = self.stat_new_entries();
+        self.read_now(&jobs);
+    }
+
+    fn read_now(&mut self, jobs: &[Job]) {
+        let read: Vec<Baseline> = jobs.par_iter().map(baselines::read_now).collect();
+        for baseline in read {
+            self.absorb_one(baseline);
+        }
+    }
+
+    fn stat_new_entries(&mut self) -> Vec<Job> {
         self.entries
             .par_iter_mut()
             .filter(|e| e.seen.is_none())
-            .for_each(|entry| {
-                if let Ok(snap) = Snapshot::read(&entry.path) {
-                    entry.seen = Some(Seen::new(snap.stat, snap.hash));
-                    // Installed code is scanned once it changes, not up front: only the
-                    // user's own modules need their imports from the start.
-                    if !entry.library {
-                        let (imports, outline) = analyze(&snap.bytes);
-                        entry.imports = imports;
-                        entry.outline = Some(outline);
-                    }
-                }
-            });
+            .filter_map(|entry| {
+                let stat = StatKey::of(&entry.path).ok()?;
+                let seen = Seen::with(stat, Base::Pending);
+                entry.seen = Some(seen);
+                Some(entry.job(seen))
+            })
+            .collect()
+    }
+
+    /// Takes in the baselines the background threads have read so far.
+    pub fn absorb_baselines(&mut self) {
+        if self.readers.is_empty() {
+            return;
+        }
+        let read: Vec<Baseline> = self.readers.iter().flat_map(Reader::take).collect();
+        for baseline in read {
+            self.absorb_one(baseline);
+        }
+        // A finished reader has sent everything: whatever it sent was just taken.
+        self.readers.retain(|r| !r.finished());
+    }
+
+    fn absorb_one(&mut self, baseline: Baseline) {
+        let Some(&i) = self.index.get(&baseline.name) else {
+            return;
+        };
+        let entry = &mut self.entries[i];
+        let waiting = entry
+            .seen
+            .filter(|s| s.baseline == Base::Pending && s.stat == baseline.stat);
+        let (Some(mut seen), true) = (waiting, entry.object_id == baseline.object_id) else {
+            return; // reloaded, replaced or re-read since the job was made
+        };
+        seen.baseline = baseline.hash.map_or(Base::Lost, Base::Known);
+        entry.seen = Some(seen);
+        if let Some((imports, outline)) = baseline.analysis {
+            if !imports.is_empty() {
+                self.graph = None;
+            }
+            entry.imports = imports;
+            entry.outline = Some(outline);
+        }
+    }
+
+    /// Reads now the baselines of the user's modules still pending: the import graph
+    /// needs every module's imports.
+    fn finish_user_baselines(&mut self) {
+        self.absorb_baselines();
+        let jobs: Vec<Job> = self
+            .entries
+            .iter()
+            .filter(|e| !e.library)
+            .filter_map(|e| {
+                let seen = e.seen.filter(|s| s.baseline == Base::Pending)?;
+                Some(e.job(seen))
+            })
+            .collect();
+        let read: Vec<Baseline> = jobs.par_iter().map(baselines::read).collect();
+        for baseline in read {
+            self.absorb_one(baseline);
+        }
+    }
+
+    /// Stops the background reads (their modules keep a pending baseline).
+    pub fn stop_baselines(&mut self) {
+        self.readers.clear();
+    }
+
+    /// How many modules' baselines are not read yet, and how many threads read them.
+    pub fn baselines_pending(&self) -> (usize, usize) {
+        let pending = self
+            .entries
+            .iter()
+            .filter(|e| e.seen.is_some_and(|s| s.baseline == Base::Pending))
+            .count();
+        let running = self.readers.iter().filter(|r| !r.finished()).count();
+        (pending, running)
     }
 
     /// Records which files the detector says may have changed (all of them, when
@@ -293,8 +427,9 @@ impl ModuleTable {
                     }
                     self.graph = None;
                 }
-                (Some(seen), None) => entry.seen = Some(Seen::new(snap.stat, seen.baseline)),
-                (Some(_), Some((imports, outline))) => changes.push(Change {
+                (Some(seen), None) => entry.seen = Some(Seen::with(snap.stat, seen.baseline)),
+                (Some(seen), Some((imports, outline))) => changes.push(Change {
+                    baseline_known: matches!(seen.baseline, Base::Known(_)),
                     name: entry.name.clone(),
                     path: entry.path.clone(),
                     bytes: snap.bytes,
@@ -322,6 +457,9 @@ impl ModuleTable {
             stat: snap.stat,
             imports,
             outline: Some(outline),
+            baseline_known: entry
+                .seen
+                .is_some_and(|s| matches!(s.baseline, Base::Known(_))),
         })
     }
 
@@ -331,7 +469,7 @@ impl ModuleTable {
     pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
         let current = entry.outline.as_deref()?;
-        if entry.seen.is_some_and(|seen| seen.baseline == change.hash) {
+        if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
             Some(rerun(current, names))
         } else {
             Some(diff(current, change.outline.as_deref()?, names))
@@ -351,6 +489,9 @@ impl ModuleTable {
 
     /// The import graph of the tracked modules (built again only after a change).
     pub fn graph(&mut self) -> &ImportGraph {
+        if self.graph.is_none() {
+            self.finish_user_baselines();
+        }
         let entries = &self.entries;
         let index = &self.index;
         self.graph.get_or_insert_with(|| {
@@ -418,8 +559,8 @@ impl ModuleTable {
     /// The content `hash` failed to load: it is not tried again until the file changes.
     pub fn fail(&mut self, name: &str, stat: StatKey, hash: ContentHash) {
         if let Some(entry) = self.entry_mut(name) {
-            let baseline = entry.seen.map_or(hash, |s| s.baseline);
-            entry.seen = Some(Seen::new(stat, baseline));
+            let baseline = entry.seen.map_or(Base::Known(hash), |s| s.baseline);
+            entry.seen = Some(Seen::with(stat, baseline));
             entry.failed = Some(hash);
         }
     }
@@ -454,12 +595,12 @@ fn look(entry: &Entry) -> Look {
         return Look::Unreadable;
     };
     let new_content =
-        entry.seen.is_none_or(|s| s.baseline != snap.hash) && entry.failed != Some(snap.hash);
+        entry.seen.is_none_or(|s| !s.is_baseline(snap.hash)) && entry.failed != Some(snap.hash);
     let analysis = new_content.then(|| analyze(&snap.bytes));
     Look::Read(snap, analysis)
 }
 
-fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128)

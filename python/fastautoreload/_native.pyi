@@ -74,6 +74,8 @@ class Tracker:
     def path_of(self, name: str) -> str | None: ...
     def stats(self) -> dict[str, Any]:
         """Modules tracked, detection mode, directories watched, last check time."""
+    def close(self) -> None:
+        """Stop the background threads reading baselines."""
     def __len__(self) -> int: ...
 
 def reload_module(module: ModuleType, source: bytes, path: str) -> Event:
@@ -88,6 +90,9 @@ def source_path(module: Any) -> str | None:
 
 def filename_and_mtime(module: Any) -> tuple[str | None, float | None]:
     """IPython's ``filename_and_mtime``: the source path and its mtime, or (None, None)."""
+
+def _hold_baselines(hold: bool) -> None:
+    """Test-only: hold or release the background threads that read baselines."""
 
 def _inject_fault(step: str | None = None) -> None:
     """Test-only: make the named reload step raise ``InternalError`` (None: stop)."""

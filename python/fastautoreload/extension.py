@@ -29,6 +29,7 @@ def unload_ipython_extension(ip) -> None:
     if magics is None:
         return
     _unregister_hooks(ip, magics)
+    magics._reloader.close()
     line_magics = ip.magics_manager.magics["line"]
     for name in ("autoreload", "aimport"):
         if getattr(line_magics.get(name), "__self__", None) is magics:

@@ -330,6 +330,8 @@ def describe_stats(reloader) -> str:
             f"directories watched:  {stats['directories_watched']}, "
             f"polled: {stats['directories_polled']}",
             f"last check:           {stats['last_check_us']} us",
+            f"baselines pending:    {stats['baselines_pending']} "
+            f"(read in the background by {stats['baseline_readers']} thread(s))",
             f"reloads done:         {stats['reloads_done']} (last ms: {recent})",
         ]
     )

@@ -235,6 +235,10 @@ class ModuleReloader:
                 self._report(note)
             self._notes.clear()
 
+    def close(self) -> None:
+        """Stops the background work (reading the baselines of modules loaded before)."""
+        self._tracker.close()
+
     def sync(self) -> None:
         """Start following the modules imported since the last call (after each cell)."""
         self._tracker.sync(sys.modules)

@@ -52,8 +52,10 @@ struct Item {
 impl Item {
     fn changed(change: Change) -> Item {
         Item {
+            // What the module runs is unknown (its file changed before its baseline
+            // was read): there is nothing to compare with, so all of it runs.
+            whole: !change.baseline_known,
             change,
-            whole: false,
             because_of: None,
             stale: Vec::new(),
         }

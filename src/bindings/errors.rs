@@ -78,3 +78,10 @@ pub fn _inject_fault(step: Option<String>) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// Test-only: hold (True) or release (False) the background threads that read baselines,
+/// so tests can edit files before those threads reach them.
+#[pyfunction]
+pub fn _hold_baselines(hold: bool) {
+    crate::baselines::hold(hold);
+}

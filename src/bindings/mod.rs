@@ -105,5 +105,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(source_path, m)?)?;
     m.add_function(wrap_pyfunction!(filename_and_mtime, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_inject_fault, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_hold_baselines, m)?)?;
     Ok(())
 }

@@ -31,6 +31,8 @@ pub struct Tracker {
     graveyard: Graveyard,
     /// How long the last `check` took, in microseconds.
     last_check_us: u128,
+    /// Whether `sync` ran before.
+    synced: bool,
 }
 
 #[pymethods]
@@ -49,6 +51,7 @@ impl Tracker {
                 snapshot: ModulesSnapshot::default(),
                 graveyard: Graveyard::default(),
                 last_check_us: 0,
+                synced: false,
             })
         })
     }
@@ -139,7 +142,16 @@ impl Tracker {
         stats.set_item("directories_watched", self.detector.watched_dirs())?;
         stats.set_item("directories_polled", self.detector.polled_dirs())?;
         stats.set_item("last_check_us", self.last_check_us)?;
+        let (pending, readers) = self.table.baselines_pending();
+        stats.set_item("baselines_pending", pending)?;
+        stats.set_item("baseline_readers", readers)?;
         Ok(stats)
+    }
+
+    /// Stops the background work (reading baselines): the extension is unloaded.
+    fn close(&mut self, py: Python<'_>) {
+        let table = &mut self.table;
+        py.detach(|| table.stop_baselines());
     }
 
     fn __len__(&self) -> usize {
@@ -149,6 +161,7 @@ impl Tracker {
 
 impl Tracker {
     fn sync_with(&mut self, py: Python<'_>, modules: &Bound<'_, PyDict>) -> PyResult<()> {
+        self.table.absorb_baselines();
         if self.snapshot.unchanged(modules) {
             return Ok(());
         }
@@ -184,7 +197,10 @@ impl Tracker {
         self.ignored.retain(|name, _| live.contains(name));
         self.snapshot = ModulesSnapshot::take(&modules);
         let table = &mut self.table;
-        py.detach(|| table.read_baselines());
+        // The first sync finds what was imported before loading: all of it is read in
+        // the background; later ones find what cells imported.
+        let bulk = !std::mem::replace(&mut self.synced, true);
+        py.detach(|| table.start_baselines(bulk));
         Ok(())
     }
 }

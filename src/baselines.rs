@@ -1,0 +1,264 @@
+//! Baselines read lazily: what each module's file held when the module was first seen.
+//!
+//! Loading records only a stat key per module. The content hash, and for the user's own
+//! modules the import scan and the outline, are read afterwards by a background thread
+//! (the user's code first, installed libraries last), or on demand. A read is taken as
+//! the baseline only when the file's stat is still the one recorded at load, before and
+//! after reading, and that stat could be trusted then (not modified within the racy
+//! window): otherwise the file changed since load, the imported content is unknown, and
+//! the module is reloaded whole when its change is found, so no edit is ever missed.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use crate::fingerprint::{ContentHash, Snapshot, StatKey};
+use crate::imports::Import;
+use crate::module_table::{analyze, stat_trusted};
+use crate::outline::Outline;
+
+/// One module whose baseline is to be read.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub object_id: usize,
+    pub path: PathBuf,
+    /// The stat key recorded when the module was first seen, and when.
+    pub stat: StatKey,
+    pub recorded_at_ns: i128,
+    /// Installed code: only its hash is needed until it changes.
+    pub library: bool,
+}
+
+/// What reading a baseline found.
+#[derive(Debug)]
+pub struct Baseline {
+    pub name: String,
+    pub object_id: usize,
+    pub stat: StatKey,
+    /// None: the file changed since the module was seen (or cannot be trusted or read),
+    /// so the content the module was loaded from is unknown.
+    pub hash: Option<ContentHash>,
+    pub analysis: Option<(Vec<Import>, Arc<Outline>)>,
+}
+
+/// Whether `job` must be read at once rather than in the background: its file was
+/// modified so recently that a later write could leave its stat key unchanged, so only a
+/// read now can tell what the module was loaded from.
+pub fn urgent(job: &Job) -> bool {
+    !stat_trusted(&job.stat, job.recorded_at_ns)
+}
+
+/// Reads one baseline now, as part of loading: what the file holds is what the module
+/// was loaded from, if the stat did not move while it was read.
+pub fn read_now(job: &Job) -> Baseline {
+    read_checked(job, false)
+}
+
+/// Reads one baseline later (see the module comment for when it counts).
+pub fn read(job: &Job) -> Baseline {
+    read_checked(job, true)
+}
+
+fn read_checked(job: &Job, later: bool) -> Baseline {
+    let mut baseline = Baseline {
+        name: job.name.clone(),
+        object_id: job.object_id,
+        stat: job.stat,
+        hash: None,
+        analysis: None,
+    };
+    if later && urgent(job) {
+        return baseline;
+    }
+    let Ok(snap) = Snapshot::read(&job.path) else {
+        return baseline;
+    };
+    let unchanged_after = StatKey::of(&job.path).is_ok_and(|after| after == job.stat);
+    if snap.stat != job.stat || !unchanged_after {
+        return baseline;
+    }
+    baseline.hash = Some(snap.hash);
+    if !job.library {
+        baseline.analysis = Some(analyze(&snap.bytes));
+    }
+    baseline
+}
+
+/// Jobs per slice: the thread checks for a stop (and the test hold) between slices.
+const SLICE: usize = 64;
+
+/// Test-only: while set, background readers wait before each slice.
+static HOLD: AtomicBool = AtomicBool::new(false);
+
+/// Test-only: hold (or release) every background reader before its next slice.
+pub fn hold(on: bool) {
+    HOLD.store(on, Ordering::SeqCst);
+}
+
+/// A background thread reading baselines; results are taken with `take`.
+#[derive(Debug)]
+pub struct Reader {
+    /// Behind a mutex only so that the table can be shared with threads (it is read
+    /// from one thread at a time).
+    results: Mutex<Receiver<Baseline>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Starts reading `jobs`, the user's modules first.
+    pub fn start(mut jobs: Vec<Job>) -> Reader {
+        jobs.sort_by_key(|job| job.library);
+        let (send, results) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("fastautoreload-baselines".into())
+            .spawn(move || work(&jobs, &send, &stopping))
+            .ok();
+        Reader {
+            results: Mutex::new(results),
+            stop,
+            thread,
+        }
+    }
+
+    /// The baselines read since the last call.
+    pub fn take(&self) -> Vec<Baseline> {
+        match self.results.lock() {
+            Ok(results) => results.try_iter().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Whether the thread has finished (or never started).
+    pub fn finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Stops the thread and waits for it (at most one slice of reads).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn work(jobs: &[Job], send: &Sender<Baseline>, stop: &AtomicBool) {
+    for slice in jobs.chunks(SLICE) {
+        while HOLD.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let read: Vec<Baseline> = slice.par_iter().map(read).collect();
+        for baseline in read {
+            if send.send(baseline).is_err() {
+                return; // the table is gone
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_table::now_ns;
+    use std::fs;
+
+    fn job_for(path: PathBuf, recorded_at_ns: i128) -> Job {
+        Job {
+            name: "m".into(),
+            object_id: 1,
+            stat: StatKey::of(&path).unwrap(),
+            path,
+            recorded_at_ns,
+            library: false,
+        }
+    }
+
+    fn age(path: &std::path::Path) {
+        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+
+    #[test]
+    fn an_unchanged_file_gives_its_hash_and_outline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        fs::write(&path, "import os\nX = 1\n").unwrap();
+        age(&path);
+        let baseline = read(&job_for(path, now_ns()));
+        assert_eq!(baseline.hash, Some(ContentHash::of(b"import os\nX = 1\n")));
+        assert_eq!(baseline.analysis.unwrap().0[0].module, "os");
+    }
+
+    #[test]
+    fn a_file_changed_since_load_has_no_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        fs::write(&path, "X = 1\n").unwrap();
+        age(&path);
+        let job = job_for(path.clone(), now_ns());
+        fs::write(&path, "X = 2\n").unwrap(); // same size, new mtime
+        assert!(read(&job).hash.is_none());
+    }
+
+    #[test]
+    fn a_stat_recorded_within_the_racy_window_is_read_at_once_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        fs::write(&path, "X = 1\n").unwrap();
+        let job = job_for(path.clone(), StatKey::of(&path).unwrap().mtime_ns);
+        assert!(urgent(&job));
+        assert!(read(&job).hash.is_none());
+        assert_eq!(read_now(&job).hash, Some(ContentHash::of(b"X = 1\n")));
+    }
+
+    #[test]
+    fn the_reader_delivers_every_job_and_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs: Vec<Job> = (0..200)
+            .map(|i| {
+                let path = dir.path().join(format!("m{i}.py"));
+                fs::write(&path, format!("X = {i}\n")).unwrap();
+                age(&path);
+                Job {
+                    name: format!("m{i}"),
+                    library: i % 2 == 0,
+                    ..job_for(path, now_ns())
+                }
+            })
+            .collect();
+        let mut reader = Reader::start(jobs);
+        let mut got = Vec::new();
+        while got.len() < 200 {
+            let results = reader.results.lock().unwrap();
+            got.extend(results.recv_timeout(Duration::from_secs(30)));
+        }
+        // The user's modules (odd numbers) come first.
+        assert!(got[..100].iter().all(|b| b.analysis.is_some()));
+        assert!(got.iter().all(|b| b.hash.is_some()));
+        reader.stop();
+        assert!(reader.finished());
+    }
+}
