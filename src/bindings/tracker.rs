@@ -130,7 +130,8 @@ impl Tracker {
     }
 
     /// What detection costs and how it works right now.
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn stats<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.table.absorb_baselines();
         let stats = PyDict::new(py);
         stats.set_item("modules_tracked", self.table.len())?;
         stats.set_item("modules_without_source", self.ignored.len())?;
