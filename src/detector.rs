@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use ahash::AHashSet;
+use rayon::prelude::*;
 
 use crate::path_index::{resolve, Links};
 use crate::watcher::{WatchError, Watcher};
@@ -109,20 +110,35 @@ impl Detector {
     /// to if it is a link. Call it before reading the file's baseline, so no change can
     /// fall between the read and the watch.
     pub fn watch(&mut self, file: &Path) {
+        self.watch_files(&[file.to_path_buf()]);
+    }
+
+    /// `watch` for many files at once: which of them are links is found in parallel
+    /// (one `lstat` each), so tracking thousands of modules at load stays cheap.
+    pub fn watch_files(&mut self, files: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
         }
-        if let Some(dir) = file.parent() {
-            self.watch_dir(dir);
+        for file in files {
+            if let Some(dir) = file.parent() {
+                self.watch_dir(dir);
+            }
+            self.files.insert(file.clone());
         }
-        self.files.insert(file.to_path_buf());
-        self.follow(file);
+        let targets: Vec<Option<PathBuf>> = files.par_iter().map(|f| resolve(f)).collect();
+        for (file, target) in files.iter().zip(targets) {
+            self.lead_to(file, target);
+        }
     }
 
     /// Resolves `file` (again) and watches the directory of its target.
     fn follow(&mut self, file: &Path) {
         let target = resolve(file);
+        self.lead_to(file, target);
+    }
+
+    fn lead_to(&mut self, file: &Path, target: Option<PathBuf>) {
         if let Some(dir) = target.as_deref().and_then(Path::parent) {
             self.watch_dir(dir);
         }

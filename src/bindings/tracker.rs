@@ -170,6 +170,7 @@ impl Tracker {
         // some (a lazy module's `__getattr__`), and other threads may then add or remove
         // entries of `sys.modules` while it is walked.
         let modules = modules.copy()?;
+        let mut new_files = Vec::new();
         for (name, module) in modules.iter() {
             let Ok(name) = name.extract::<String>() else {
                 continue;
@@ -181,7 +182,7 @@ impl Tracker {
             match module_source(&module) {
                 Some(path) => {
                     self.ignored.remove(&name);
-                    self.detector.watch(&path);
+                    new_files.push(path.clone());
                     self.table.track(&name, path, id);
                 }
                 None => {
@@ -189,6 +190,9 @@ impl Tracker {
                 }
             }
         }
+        // Watched before their baselines are read, so no change falls in between.
+        let detector = &mut self.detector;
+        py.detach(|| detector.watch_files(&new_files));
         let live: AHashSet<String> = modules
             .keys()
             .iter()
