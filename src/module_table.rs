@@ -148,7 +148,9 @@ pub struct Change {
 pub(crate) fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
     let text = lexable(bytes);
     let lines = logical_lines(&text);
-    (scan_lines(&lines), Arc::new(Outline::from_lines(&lines)))
+    let mut imports = scan_lines(&lines);
+    imports.shrink_to_fit();
+    (imports, Arc::new(Outline::from_lines(&lines)))
 }
 
 /// The module table, in the order modules were first seen.

@@ -40,17 +40,17 @@ pub struct Statement {
     pub last_line: u32,
     pub fingerprint: ContentHash,
     /// Names it binds in the namespace it runs in.
-    pub binds: Vec<String>,
+    pub binds: Box<[String]>,
     /// Names it reads when it runs (not those read later, inside function bodies).
-    pub reads: Vec<String>,
+    pub reads: Box<[String]>,
     /// Names whose object it changes in place.
-    pub mutates: Vec<String>,
+    pub mutates: Box<[String]>,
     /// Names read by the functions it defines, when they are called.
-    pub body_reads: Vec<String>,
+    pub body_reads: Box<[String]>,
     /// Attribute names (`x.name`) it uses when it runs: the methods it may call.
-    pub attrs: Vec<String>,
+    pub attrs: Box<[String]>,
     /// Attribute names used by the functions it defines, when they are called.
-    pub body_attrs: Vec<String>,
+    pub body_attrs: Box<[String]>,
     /// A `from m import *`: binds names nobody can list.
     pub star_import: bool,
     /// A `from __future__ import ...`: changes how the rest compiles.
@@ -109,9 +109,19 @@ impl Outline {
                 .any(|l| l.indent == top_indent && is_match_statement(l))
                 .then(|| "it has a module-level `match` statement".to_owned())
         });
-        Outline {
-            statements: statements(lines),
-            unsure,
+        let mut statements = statements(lines);
+        shrink(&mut statements);
+        Outline { statements, unsure }
+    }
+}
+
+/// Frees the spare capacity the statements were built with: outlines are kept for every
+/// module of the user's for the whole session (their name lists are boxed slices, exact).
+fn shrink(statements: &mut Vec<Statement>) {
+    statements.shrink_to_fit();
+    for statement in statements {
+        if let Kind::Class { body, .. } = &mut statement.kind {
+            shrink(body);
         }
     }
 }
@@ -210,12 +220,12 @@ fn statement(lines: &[Line<'_>]) -> Statement {
         first_line,
         last_line,
         fingerprint,
-        binds,
-        reads: names.reads,
-        mutates: names.mutates,
-        body_reads: names.body_reads,
-        attrs: names.attrs,
-        body_attrs: names.body_attrs,
+        binds: binds.into(),
+        reads: names.reads.into(),
+        mutates: names.mutates.into(),
+        body_reads: names.body_reads.into(),
+        attrs: names.attrs.into(),
+        body_attrs: names.body_attrs.into(),
         star_import: names.star_import,
         future_import,
         docstring,

@@ -45,38 +45,38 @@ fn binds_and_reads() {
         "import a.b, c as d\nfrom m import x as y, z\nP = Q = f(R.attr, key=S)\nT: Ann = U\nV += W\nobj.field = Z\nfor i, j in items: pass\nwith open(p) as fh: pass\ndef g(a: Hint = Default, *args, **kw) -> Ret:\n    return Body\nclass K(Base, metaclass=Meta):\n    attr = Val\n    def m(self, v=Dflt): return Inner\n(w := compute())\ndel Gone\n",
     );
     let s = &o.statements;
-    assert_eq!(s[0].binds, ["a", "d"]);
-    assert_eq!(s[1].binds, ["y", "z"]);
-    assert_eq!(sorted(s[2].binds.clone()), ["P", "Q"]);
+    assert_eq!(*s[0].binds, ["a", "d"]);
+    assert_eq!(*s[1].binds, ["y", "z"]);
+    assert_eq!(sorted(s[2].binds.to_vec()), ["P", "Q"]);
     // Keyword argument names count as reads: over-approximating only re-runs more.
-    assert_eq!(sorted(s[2].reads.clone()), ["R", "S", "f", "key"]);
+    assert_eq!(sorted(s[2].reads.to_vec()), ["R", "S", "f", "key"]);
     assert_eq!(
-        (s[3].binds.clone(), sorted(s[3].reads.clone())),
+        (s[3].binds.to_vec(), sorted(s[3].reads.to_vec())),
         (
             vec!["T".to_string()],
             vec!["Ann".to_string(), "U".to_string()]
         )
     );
     assert_eq!(
-        (s[4].binds.clone(), sorted(s[4].reads.clone())),
+        (s[4].binds.to_vec(), sorted(s[4].reads.to_vec())),
         (
             vec!["V".to_string()],
             vec!["V".to_string(), "W".to_string()]
         )
     );
     assert!(s[5].binds.is_empty());
-    assert_eq!(sorted(s[5].reads.clone()), ["Z", "obj"]);
-    assert_eq!(sorted(s[6].binds.clone()), ["i", "j"]);
-    assert_eq!(s[7].binds, ["fh"]);
-    assert_eq!(s[8].binds, ["g"]);
-    assert_eq!(sorted(s[8].reads.clone()), ["Default", "Hint", "Ret"]);
-    assert_eq!(s[9].binds, ["K"]);
+    assert_eq!(sorted(s[5].reads.to_vec()), ["Z", "obj"]);
+    assert_eq!(sorted(s[6].binds.to_vec()), ["i", "j"]);
+    assert_eq!(*s[7].binds, ["fh"]);
+    assert_eq!(*s[8].binds, ["g"]);
+    assert_eq!(sorted(s[8].reads.to_vec()), ["Default", "Hint", "Ret"]);
+    assert_eq!(*s[9].binds, ["K"]);
     assert_eq!(
-        sorted(s[9].reads.clone()),
+        sorted(s[9].reads.to_vec()),
         ["Base", "Dflt", "Meta", "Val", "metaclass"]
     );
-    assert_eq!(s[10].binds, ["w"]);
-    assert_eq!(s[11].binds, ["Gone"]);
+    assert_eq!(*s[10].binds, ["w"]);
+    assert_eq!(*s[11].binds, ["Gone"]);
 }
 
 #[test]
@@ -334,8 +334,8 @@ fn future_import_and_docstring_changes_reload_the_whole_module() {
 #[test]
 fn set_defaults_and_tuple_with_targets() {
     let o = outline("def f(x={A, B}):\n    pass\nwith cm() as (a, b):\n    pass\n");
-    assert_eq!(sorted(o.statements[0].reads.clone()), ["A", "B"]);
-    assert_eq!(sorted(o.statements[1].binds.clone()), ["a", "b"]);
+    assert_eq!(sorted(o.statements[0].reads.to_vec()), ["A", "B"]);
+    assert_eq!(sorted(o.statements[1].binds.to_vec()), ["a", "b"]);
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn a_leading_bom_changes_nothing_in_the_outline() {
     let source = "import os\n\nclass C:\n    def m(self):\n        return 1\nX = C()\n";
     let bom = format!("\u{feff}{source}");
     assert_eq!(outline(&bom), outline(source));
-    assert_eq!(outline(&bom).statements[0].binds, ["os"]);
+    assert_eq!(*outline(&bom).statements[0].binds, ["os"]);
     // Adding or removing a BOM is no edit.
     let p = plan(source, &bom);
     assert!(p.run.is_empty() && p.bodies.is_empty() && p.shifts.is_empty() && p.full.is_none());
