@@ -15,7 +15,6 @@
 use std::path::{Path, PathBuf};
 
 use ahash::AHashSet;
-use rayon::prelude::*;
 
 use crate::path_index::{resolve, Links};
 use crate::watcher::{WatchError, Watcher};
@@ -110,12 +109,18 @@ impl Detector {
     /// to if it is a link. Call it before reading the file's baseline, so no change can
     /// fall between the read and the watch.
     pub fn watch(&mut self, file: &Path) {
-        self.watch_files(&[file.to_path_buf()]);
+        let link = std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
+        let links = if link {
+            vec![file.to_path_buf()]
+        } else {
+            Vec::new()
+        };
+        self.watch_files(&[file.to_path_buf()], &links);
     }
 
-    /// `watch` for many files at once: which of them are links is found in parallel
-    /// (one `lstat` each), so tracking thousands of modules at load stays cheap.
-    pub fn watch_files(&mut self, files: &[PathBuf]) {
+    /// `watch` for many files at once, `links` being those among them that are symbolic
+    /// links (known from the stat the table took): only those are resolved.
+    pub fn watch_files(&mut self, files: &[PathBuf], links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
@@ -126,9 +131,8 @@ impl Detector {
             }
             self.files.insert(file.clone());
         }
-        let targets: Vec<Option<PathBuf>> = files.par_iter().map(|f| resolve(f)).collect();
-        for (file, target) in files.iter().zip(targets) {
-            self.lead_to(file, target);
+        for link in links {
+            self.follow(link);
         }
     }
 

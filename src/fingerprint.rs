@@ -19,6 +19,16 @@ impl StatKey {
         Ok(StatKey::from_metadata(&meta))
     }
 
+    /// The stat key of the file `path` leads to, and whether `path` itself is a symbolic
+    /// link: one `lstat` for a plain file (the usual case), two for a link.
+    pub fn of_and_is_link(path: &Path) -> io::Result<(StatKey, bool)> {
+        let meta = fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() {
+            return Ok((StatKey::of(path)?, true));
+        }
+        Ok((StatKey::from_metadata(&meta), false))
+    }
+
     #[cfg(unix)]
     fn from_metadata(meta: &fs::Metadata) -> StatKey {
         use std::os::unix::fs::MetadataExt;

@@ -256,14 +256,37 @@ impl ModuleTable {
         }
     }
 
-    /// Records the stat key of each newly tracked module (in parallel) and starts a
-    /// background thread reading their baselines; see `baselines`.
-    /// Files modified just before (within the racy window) are read at once, and so are
-    /// the user's own modules unless `bulk` (the many modules already imported when the
-    /// reloader starts): modules imported later are few and about to be edited.
-    pub fn start_baselines(&mut self, bulk: bool) {
-        let (now, later): (Vec<Job>, Vec<Job>) = self
-            .stat_new_entries()
+    /// Records the stat key of each newly tracked module, in parallel. Returns the jobs
+    /// to read their baselines with (`read_new`), and the tracked paths that are links.
+    /// Watch their directories between the two calls: a change after the stat is then
+    /// either seen by the read (the stat moved) or reported by the watcher.
+    pub fn stat_new(&mut self) -> (Vec<Job>, Vec<PathBuf>) {
+        let stated: Vec<(Job, bool)> = self
+            .entries
+            .par_iter_mut()
+            .filter(|e| e.seen.is_none())
+            .filter_map(|entry| {
+                let (stat, link) = StatKey::of_and_is_link(&entry.path).ok()?;
+                let seen = Seen::with(stat, Base::Pending);
+                entry.seen = Some(seen);
+                Some((entry.job(seen), link))
+            })
+            .collect();
+        let links = stated
+            .iter()
+            .filter(|(_, link)| *link)
+            .map(|(job, _)| job.path.clone())
+            .collect();
+        (stated.into_iter().map(|(job, _)| job).collect(), links)
+    }
+
+    /// Reads the baselines of `jobs` (from `stat_new`). Files modified just before
+    /// (within the racy window) are read at once, and so are the user's own modules
+    /// unless `bulk` (the many modules already imported when the reloader starts):
+    /// modules imported later are few and about to be edited. The rest is read by a
+    /// background thread; see `baselines`.
+    pub fn read_new(&mut self, jobs: Vec<Job>, bulk: bool) {
+        let (now, later): (Vec<Job>, Vec<Job>) = jobs
             .into_iter()
             .partition(|job| baselines::urgent(job) || (!bulk && !job.library));
         self.read_now(&now);
@@ -272,9 +295,9 @@ impl ModuleTable {
         }
     }
 
-    /// The same, all read now: every newly tracked module's baseline is known on return.
+    /// Every newly tracked module's baseline, read now.
     pub fn read_baselines(&mut self) {
-        let jobs = self.stat_new_entries();
+        let (jobs, _) = self.stat_new();
         self.read_now(&jobs);
     }
 
@@ -283,19 +306,6 @@ impl ModuleTable {
         for baseline in read {
             self.absorb_one(baseline);
         }
-    }
-
-    fn stat_new_entries(&mut self) -> Vec<Job> {
-        self.entries
-            .par_iter_mut()
-            .filter(|e| e.seen.is_none())
-            .filter_map(|entry| {
-                let stat = StatKey::of(&entry.path).ok()?;
-                let seen = Seen::with(stat, Base::Pending);
-                entry.seen = Some(seen);
-                Some(entry.job(seen))
-            })
-            .collect()
     }
 
     /// Takes in the baselines the background threads have read so far.
@@ -324,6 +334,12 @@ impl ModuleTable {
         };
         seen.baseline = baseline.hash.map_or(Base::Lost, Base::Known);
         entry.seen = Some(seen);
+        if seen.baseline == Base::Lost {
+            // The file changed after the module was seen, maybe before its directory was
+            // watched: look at it on the next check.
+            entry.dirty = true;
+            self.any_dirty = true;
+        }
         if let Some((imports, outline)) = baseline.analysis {
             if !imports.is_empty() {
                 self.graph = None;

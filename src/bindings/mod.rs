@@ -28,9 +28,9 @@ use crate::source_path as paths;
 
 /// The source path of a module, or None when fastautoreload would not reload it.
 pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::PathBuf> {
-    let file = module.getattr("__file__").ok()?;
+    let file = attribute(module, "__file__")?;
     let file: String = file.extract().ok()?;
-    if let Ok(name) = module.getattr("__name__") {
+    if let Some(name) = attribute(module, "__name__") {
         match name.extract::<String>() {
             Ok(name) if paths::is_reserved_name(&name) => return None,
             Ok(_) => {}
@@ -38,6 +38,18 @@ pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::Path
         }
     }
     paths::source_for(&file)
+}
+
+/// `module.<name>`: for a real module, read from its namespace first (thousands of
+/// modules are looked at on loading); otherwise, or when not there, `getattr`.
+fn attribute<'py>(module: &Bound<'py, PyAny>, name: &str) -> Option<Bound<'py, PyAny>> {
+    match module.cast::<PyModule>() {
+        Ok(real) => {
+            let found = real.dict().get_item(name).ok().flatten();
+            found.or_else(|| module.getattr(name).ok())
+        }
+        Err(_) => module.getattr(name).ok(),
+    }
 }
 
 /// `module`'s source file, or None (same rules as the reloader's module table).

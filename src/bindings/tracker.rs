@@ -190,9 +190,6 @@ impl Tracker {
                 }
             }
         }
-        // Watched before their baselines are read, so no change falls in between.
-        let detector = &mut self.detector;
-        py.detach(|| detector.watch_files(&new_files));
         let live: AHashSet<String> = modules
             .keys()
             .iter()
@@ -205,7 +202,11 @@ impl Tracker {
         // The first sync finds what was imported before loading: all of it is read in
         // the background; later ones find what cells imported.
         let bulk = !std::mem::replace(&mut self.synced, true);
-        py.detach(|| table.start_baselines(bulk));
+        let (jobs, links) = py.detach(|| table.stat_new());
+        // Watched after the stat and before the read: see `ModuleTable::stat_new`.
+        let detector = &mut self.detector;
+        py.detach(|| detector.watch_files(&new_files, &links));
+        py.detach(|| table.read_new(jobs, bulk));
         Ok(())
     }
 }
