@@ -736,6 +736,22 @@ mod tests {
     }
 
     #[test]
+    fn a_file_changed_before_its_baseline_was_read_is_checked_and_runs_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        let mut table = ModuleTable::new();
+        table.track("a", path.clone(), 1);
+        let (jobs, links) = table.stat_new();
+        assert!(links.is_empty());
+        fs::write(&path, "x = 22\n").unwrap(); // before the read, with no event noticed
+        table.read_now(&jobs);
+        let changes = table.changes(None, &AHashSet::new());
+        assert_eq!(names(&changes), ["a"]);
+        assert!(!changes[0].baseline_known);
+    }
+
+    #[test]
     fn a_change_noticed_while_skipped_stays_pending() {
         let dir = tempfile::tempdir().unwrap();
         let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
