@@ -67,7 +67,19 @@ def shell_with(extension: str) -> InteractiveShell:
     shell.run_line_magic("load_ext", extension)
     shell.run_line_magic("autoreload", "2")
     shell.run_cell("pass")
+    settle(shell)
     return shell
+
+
+def settle(shell: InteractiveShell) -> None:
+    """Waits (bounded) until fastautoreload's background reads after loading are done:
+    per-cell and reload figures are about a session in use, not one just loaded (that
+    is `bench_startup.py`'s)."""
+    magics = getattr(shell, "_fastautoreload_magics", None)
+    for _ in range(60_000):
+        if magics is None or magics._reloader.stats()["baseline_readers"] == 0:
+            return
+        time.sleep(0.001)
 
 
 def hooks(shell: InteractiveShell):
