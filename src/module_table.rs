@@ -215,7 +215,7 @@ impl ModuleTable {
     }
 
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
-    /// read by the next `read_baselines`.
+    /// read by `stat_new` and `read_new` (or `read_baselines`).
     pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
         let library = self.library_roots.iter().any(|root| path.starts_with(root));
         let entry = Entry {
