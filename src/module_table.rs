@@ -940,4 +940,28 @@ mod tests {
         }
         assert_eq!(lost, 0, "baselines read but dropped, left pending for good");
     }
+
+    /// `batch_order` builds its own graph when imports changed, from `entry.imports` for
+    /// the others, which are empty while their baseline is pending: a dependency that goes
+    /// through an unchanged pending module is not seen (eager baselines order c first).
+    #[test]
+    fn review_batch_order_sees_imports_of_pending_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = ModuleTable::new();
+        for (i, (name, text)) in [("a", "import b\n"), ("b", "import c\n"), ("c", "y = 1\n")]
+            .iter()
+            .enumerate()
+        {
+            let path = dir.path().join(format!("{name}.py"));
+            fs::write(&path, text).unwrap();
+            review_age(&path, 3600);
+            table.track(name, path, i);
+        }
+        let (_jobs, _) = table.stat_new(); // pending
+        fs::write(dir.path().join("a.py"), "import b\nx = 2\n").unwrap();
+        fs::write(dir.path().join("c.py"), "y = 22\n").unwrap();
+        let changes = scan(&mut table, None, &AHashSet::new());
+        let refs: Vec<&Change> = changes.iter().collect();
+        assert_eq!(table.batch_order(&refs), ["c", "a"]);
+    }
 }
