@@ -871,4 +871,97 @@ mod tests {
         assert!(table.path_of("b").is_none());
         assert!(table.path_of("a").is_some());
     }
+
+    // ---- review2: lazy-baseline reproducers ----
+
+    /// Sets `path`'s mtime `secs` seconds in the past (so its stat is trusted).
+    fn review_age(path: &std::path::Path, secs: u64) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+
+    /// A pending module's reload fails; `fail` keeps the baseline `Pending` but moves the
+    /// recorded stat to the failed version's. `finish_user_baselines` (any `graph()`) then
+    /// reads the failed version as if it were what the module was imported from.
+    #[test]
+    fn review_failed_version_is_taken_as_baseline_of_a_pending_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.py");
+        fs::write(&path, "def f():\n    return 1\n").unwrap();
+        review_age(&path, 3600);
+        let mut table = ModuleTable::new();
+        table.track("a", path.clone(), 1);
+        let (_jobs, _) = table.stat_new(); // background read not reached yet
+        fs::write(&path, "raise RuntimeError\ndef f():\n    return 2\n").unwrap();
+        review_age(&path, 1800);
+        let changes = scan(&mut table, None, &AHashSet::new());
+        assert_eq!(names(&changes), ["a"]);
+        assert!(!changes[0].baseline_known);
+        // The whole reload raised: the module still runs version 1.
+        table.fail("a", changes[0].stat, changes[0].hash);
+        table.graph(); // e.g. another module reloaded and its binders were looked up
+        fs::write(&path, "def f():\n    return 2\n").unwrap(); // the fix
+        review_age(&path, 600);
+        let changes = scan(&mut table, None, &AHashSet::new());
+        assert_eq!(names(&changes), ["a"]);
+        assert!(
+            !changes[0].baseline_known,
+            "the failed version was taken for what the module runs: it will not run whole"
+        );
+    }
+
+    /// `absorb_baselines` takes each reader's results, then drops the readers that are
+    /// finished: a reader that sends its last results and finishes in between loses them.
+    #[test]
+    fn review_results_sent_between_take_and_finished_are_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lost = 0;
+        for round in 0..300 {
+            let mut table = ModuleTable::new();
+            for i in 0..24 {
+                let path = dir.path().join(format!("m{i}.py"));
+                if round == 0 {
+                    fs::write(&path, format!("X = {i}\n")).unwrap();
+                    review_age(&path, 3600);
+                }
+                table.track(&format!("m{i}"), path, i);
+                let (jobs, _) = table.stat_new();
+                table.read_new(jobs, true); // one reader per module
+            }
+            while !table.readers.is_empty() {
+                table.absorb_baselines();
+            }
+            lost += table.baselines_pending().0;
+        }
+        assert_eq!(lost, 0, "baselines read but dropped, left pending for good");
+    }
+
+    /// `batch_order` builds its own graph when imports changed, from `entry.imports` for
+    /// the others, which are empty while their baseline is pending: a dependency that goes
+    /// through an unchanged pending module is not seen (eager baselines order c first).
+    #[test]
+    fn review_batch_order_sees_imports_of_pending_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = ModuleTable::new();
+        for (i, (name, text)) in [("a", "import b\n"), ("b", "import c\n"), ("c", "y = 1\n")]
+            .iter()
+            .enumerate()
+        {
+            let path = dir.path().join(format!("{name}.py"));
+            fs::write(&path, text).unwrap();
+            review_age(&path, 3600);
+            table.track(name, path, i);
+        }
+        let (_jobs, _) = table.stat_new(); // pending
+        fs::write(dir.path().join("a.py"), "import b\nx = 2\n").unwrap();
+        fs::write(dir.path().join("c.py"), "y = 22\n").unwrap();
+        let changes = scan(&mut table, None, &AHashSet::new());
+        let refs: Vec<&Change> = changes.iter().collect();
+        assert_eq!(table.batch_order(&refs), ["c", "a"]);
+    }
 }
