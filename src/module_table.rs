@@ -117,6 +117,17 @@ impl Seen {
         *stat == self.stat && stat_trusted(&self.stat, self.recorded_at_ns)
     }
 
+    /// The same baseline, now at `stat` (a failed version, or a touch). A baseline not
+    /// read yet can no longer be: the file no longer holds what the module was loaded
+    /// from (or may not), so it is lost.
+    fn moved_to(&self, stat: StatKey) -> Seen {
+        let baseline = match self.baseline {
+            Base::Pending => Base::Lost,
+            known_or_lost => known_or_lost,
+        };
+        Seen::with(stat, baseline)
+    }
+
     fn is_baseline(&self, hash: ContentHash) -> bool {
         self.baseline == Base::Known(hash)
     }
@@ -313,12 +324,15 @@ impl ModuleTable {
         if self.readers.is_empty() {
             return;
         }
+        // Asked before taking: a reader finished by then has sent everything, so what
+        // it sent is taken below (one that finishes meanwhile is kept for next time).
+        let finished: Vec<bool> = self.readers.iter().map(Reader::finished).collect();
         let read: Vec<Baseline> = self.readers.iter().flat_map(Reader::take).collect();
         for baseline in read {
             self.absorb_one(baseline);
         }
-        // A finished reader has sent everything: whatever it sent was just taken.
-        self.readers.retain(|r| !r.finished());
+        let mut done = finished.into_iter();
+        self.readers.retain(|_| !done.next().unwrap_or(false));
     }
 
     fn absorb_one(&mut self, baseline: Baseline) {
@@ -445,7 +459,7 @@ impl ModuleTable {
                     }
                     self.graph = None;
                 }
-                (Some(seen), None) => entry.seen = Some(Seen::with(snap.stat, seen.baseline)),
+                (Some(seen), None) => entry.seen = Some(seen.moved_to(snap.stat)),
                 (Some(seen), Some((imports, outline))) => changes.push(Change {
                     baseline_known: matches!(seen.baseline, Base::Known(_)),
                     name: entry.name.clone(),
@@ -535,6 +549,8 @@ impl ModuleTable {
     /// The names of `changes` in reload order, by the imports of their new content (an
     /// edit that adds `from .sub import x` to `pkg/__init__.py` orders `sub` first).
     pub fn batch_order(&mut self, changes: &[&Change]) -> Vec<String> {
+        // Dependencies may pass through unchanged modules whose imports are not read yet.
+        self.finish_user_baselines();
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         let same_imports = changes.iter().all(|c| {
             self.index
@@ -577,8 +593,10 @@ impl ModuleTable {
     /// The content `hash` failed to load: it is not tried again until the file changes.
     pub fn fail(&mut self, name: &str, stat: StatKey, hash: ContentHash) {
         if let Some(entry) = self.entry_mut(name) {
-            let baseline = entry.seen.map_or(Base::Known(hash), |s| s.baseline);
-            entry.seen = Some(Seen::with(stat, baseline));
+            entry.seen = Some(match entry.seen {
+                Some(seen) => seen.moved_to(stat),
+                None => Seen::new(stat, hash),
+            });
             entry.failed = Some(hash);
         }
     }
@@ -872,10 +890,10 @@ mod tests {
         assert!(table.path_of("a").is_some());
     }
 
-    // ---- review2: lazy-baseline reproducers ----
+    // ---- lazy baselines: a failed version, a finishing reader, the order of a batch ----
 
     /// Sets `path`'s mtime `secs` seconds in the past (so its stat is trusted).
-    fn review_age(path: &std::path::Path, secs: u64) {
+    fn age(path: &std::path::Path, secs: u64) {
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
         fs::File::options()
             .write(true)
@@ -889,16 +907,16 @@ mod tests {
     /// recorded stat to the failed version's. `finish_user_baselines` (any `graph()`) then
     /// reads the failed version as if it were what the module was imported from.
     #[test]
-    fn review_failed_version_is_taken_as_baseline_of_a_pending_module() {
+    fn a_failed_version_never_becomes_the_baseline_of_a_pending_module() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.py");
         fs::write(&path, "def f():\n    return 1\n").unwrap();
-        review_age(&path, 3600);
+        age(&path, 3600);
         let mut table = ModuleTable::new();
         table.track("a", path.clone(), 1);
         let (_jobs, _) = table.stat_new(); // background read not reached yet
         fs::write(&path, "raise RuntimeError\ndef f():\n    return 2\n").unwrap();
-        review_age(&path, 1800);
+        age(&path, 1800);
         let changes = scan(&mut table, None, &AHashSet::new());
         assert_eq!(names(&changes), ["a"]);
         assert!(!changes[0].baseline_known);
@@ -906,7 +924,7 @@ mod tests {
         table.fail("a", changes[0].stat, changes[0].hash);
         table.graph(); // e.g. another module reloaded and its binders were looked up
         fs::write(&path, "def f():\n    return 2\n").unwrap(); // the fix
-        review_age(&path, 600);
+        age(&path, 600);
         let changes = scan(&mut table, None, &AHashSet::new());
         assert_eq!(names(&changes), ["a"]);
         assert!(
@@ -918,7 +936,7 @@ mod tests {
     /// `absorb_baselines` takes each reader's results, then drops the readers that are
     /// finished: a reader that sends its last results and finishes in between loses them.
     #[test]
-    fn review_results_sent_between_take_and_finished_are_not_lost() {
+    fn results_sent_as_a_reader_finishes_are_not_lost() {
         let dir = tempfile::tempdir().unwrap();
         let mut lost = 0;
         for round in 0..300 {
@@ -927,7 +945,7 @@ mod tests {
                 let path = dir.path().join(format!("m{i}.py"));
                 if round == 0 {
                     fs::write(&path, format!("X = {i}\n")).unwrap();
-                    review_age(&path, 3600);
+                    age(&path, 3600);
                 }
                 table.track(&format!("m{i}"), path, i);
                 let (jobs, _) = table.stat_new();
@@ -945,7 +963,7 @@ mod tests {
     /// the others, which are empty while their baseline is pending: a dependency that goes
     /// through an unchanged pending module is not seen (eager baselines order c first).
     #[test]
-    fn review_batch_order_sees_imports_of_pending_modules() {
+    fn batch_order_sees_the_imports_of_pending_modules() {
         let dir = tempfile::tempdir().unwrap();
         let mut table = ModuleTable::new();
         for (i, (name, text)) in [("a", "import b\n"), ("b", "import c\n"), ("c", "y = 1\n")]
@@ -954,7 +972,7 @@ mod tests {
         {
             let path = dir.path().join(format!("{name}.py"));
             fs::write(&path, text).unwrap();
-            review_age(&path, 3600);
+            age(&path, 3600);
             table.track(name, path, i);
         }
         let (_jobs, _) = table.stat_new(); // pending

@@ -99,3 +99,25 @@ def test_unloading_stops_the_background_reads(bare_shell, pkgdir, held):
     run(bare_shell, f"%unload_ext {EXT}")
     assert reloader.stats()["baseline_readers"] == 0
     assert EXT in sys.modules  # the package stays importable; only its work stopped
+
+
+def _save_long_ago(path, text: str) -> None:
+    """Writes `text` with an old mtime (as when a cell runs well after the save)."""
+    path.write_text(text)
+    then = path.stat().st_mtime_ns - OLD_NS // 2
+    os.utime(path, ns=(then, then))
+
+
+def test_fix_after_a_failed_reload_of_a_module_whose_baseline_is_pending(bare_shell, pkgdir, held):
+    """A failed version must never become the baseline: the module still runs what it
+    was loaded from, so the fix (read while other baselines are still pending) runs whole."""
+    (name, path), (other, other_path), *_ = _aged_modules(pkgdir, 3, "failfix")
+    run(bare_shell, f"import {name}, {other}")
+    _load(bare_shell)
+    _save_long_ago(path, "raise RuntimeError('broken')\n" + versioned(2))
+    run(bare_shell, "pass")  # the reload of the module fails; it still runs v1
+    assert value(bare_shell, f"{name}.f()") == 1
+    _save_long_ago(other_path, versioned(2))  # this reload reads the pending baselines
+    assert value(bare_shell, f"{other}.f()") == 2
+    _save_long_ago(path, versioned(2))  # the fix
+    assert value(bare_shell, f"({name}.f(), {name}.VALUE)") == (2, 2)
