@@ -175,7 +175,7 @@ fn work(jobs: &[Job], send: &Sender<Baseline>, stop: &AtomicBool) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::module_table::now_ns;
     use std::fs;
@@ -191,8 +191,9 @@ mod tests {
         }
     }
 
-    fn age(path: &std::path::Path) {
-        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    /// Sets `path`'s mtime `secs` seconds in the past, so that its stat is trusted.
+    pub(crate) fn age(path: &std::path::Path, secs: u64) {
+        let old = std::time::SystemTime::now() - Duration::from_secs(secs);
         fs::File::options()
             .write(true)
             .open(path)
@@ -206,7 +207,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.py");
         fs::write(&path, "import os\nX = 1\n").unwrap();
-        age(&path);
+        age(&path, 60);
         let baseline = read(&job_for(path, now_ns()));
         assert_eq!(baseline.hash, Some(ContentHash::of(b"import os\nX = 1\n")));
         assert_eq!(baseline.analysis.unwrap().0[0].module, "os");
@@ -217,7 +218,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.py");
         fs::write(&path, "X = 1\n").unwrap();
-        age(&path);
+        age(&path, 60);
         let job = job_for(path.clone(), now_ns());
         fs::write(&path, "X = 2\n").unwrap(); // same size, new mtime
         assert!(read(&job).hash.is_none());
@@ -241,7 +242,7 @@ mod tests {
             .map(|i| {
                 let path = dir.path().join(format!("m{i}.py"));
                 fs::write(&path, format!("X = {i}\n")).unwrap();
-                age(&path);
+                age(&path, 60);
                 Job {
                     name: format!("m{i}"),
                     library: i % 2 == 0,

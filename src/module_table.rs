@@ -892,16 +892,7 @@ mod tests {
 
     // ---- lazy baselines: a failed version, a finishing reader, the order of a batch ----
 
-    /// Sets `path`'s mtime `secs` seconds in the past (so its stat is trusted).
-    fn age(path: &std::path::Path, secs: u64) {
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
-        fs::File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
+    use crate::baselines::tests::age;
 
     /// A pending module's reload fails; `fail` keeps the baseline `Pending` but moves the
     /// recorded stat to the failed version's. `finish_user_baselines` (any `graph()`) then
