@@ -19,8 +19,8 @@ use rayon::prelude::*;
 
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::imports::Import;
-use crate::module_table::{analyze, stat_trusted};
-use crate::outline::Outline;
+use crate::module_table::{analyze_to_keep, stat_trusted};
+use crate::outline::PackedOutline;
 
 /// One module whose baseline is to be read.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct Baseline {
     /// None: the file changed since the module was seen (or cannot be trusted or read),
     /// so the content the module was loaded from is unknown.
     pub hash: Option<ContentHash>,
-    pub analysis: Option<(Vec<Import>, Arc<Outline>)>,
+    pub analysis: Option<(Vec<Import>, PackedOutline)>,
 }
 
 /// Whether `job` must be read at once rather than in the background: its file was
@@ -85,7 +85,7 @@ fn read_checked(job: &Job, later: bool) -> Baseline {
     }
     baseline.hash = Some(snap.hash);
     if !job.library {
-        baseline.analysis = Some(analyze(&snap.bytes));
+        baseline.analysis = Some(analyze_to_keep(&snap.bytes));
     }
     baseline
 }

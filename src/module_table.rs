@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::imports::{scan_lines, Import};
 use crate::lexer::{lexable, logical_lines};
-use crate::outline::{diff, rerun, Outline, Plan};
+use crate::outline::{diff, rerun, Outline, PackedOutline, Plan};
 use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
@@ -50,8 +50,9 @@ struct Entry {
     imports: Vec<Import>,
     /// Installed code (the standard library, site-packages) rather than the user's own.
     library: bool,
-    /// The statements of the content the module runs, for the differ.
-    outline: Option<Arc<Outline>>,
+    /// The statements of the content the module runs, for the differ: kept packed, and
+    /// unpacked only when the module changes.
+    outline: Option<PackedOutline>,
     /// The detector named this file and it has not been looked at since: a change
     /// noticed stays pending until the module is checked (it may be skipped, or not
     /// selected in mode 1, at the moment it is noticed).
@@ -162,6 +163,12 @@ pub(crate) fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
     let mut imports = scan_lines(&lines);
     imports.shrink_to_fit();
     (imports, Arc::new(Outline::from_lines(&lines)))
+}
+
+/// Imports and packed outline of a source: what a module's table entry keeps.
+pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (Vec<Import>, PackedOutline) {
+    let (imports, outline) = analyze(bytes);
+    (imports, PackedOutline::pack(&outline))
 }
 
 /// The module table, in the order modules were first seen.
@@ -455,7 +462,7 @@ impl ModuleTable {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
                     if let Some((imports, outline)) = analysis {
                         entry.imports = imports;
-                        entry.outline = Some(outline);
+                        entry.outline = Some(PackedOutline::pack(&outline));
                     }
                     self.graph = None;
                 }
@@ -500,11 +507,11 @@ impl ModuleTable {
     /// (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
-        let current = entry.outline.as_deref()?;
+        let current = entry.outline.as_ref()?.unpack();
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
-            Some(rerun(current, names))
+            Some(rerun(&current, names))
         } else {
-            Some(diff(current, change.outline.as_deref()?, names))
+            Some(diff(&current, change.outline.as_deref()?, names))
         }
     }
 
@@ -513,7 +520,7 @@ impl ModuleTable {
     pub fn plan(&self, change: &Change, stale: &[String]) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
         Some(diff(
-            entry.outline.as_deref()?,
+            &entry.outline.as_ref()?.unpack(),
             change.outline.as_deref()?,
             stale,
         ))
@@ -582,7 +589,7 @@ impl ModuleTable {
         if let Some(entry) = self.entry_mut(&change.name) {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
-            entry.outline = change.outline.clone();
+            entry.outline = change.outline.as_deref().map(PackedOutline::pack);
             if entry.imports != change.imports {
                 entry.imports = change.imports.clone();
                 self.graph = None;

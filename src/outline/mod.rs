@@ -6,8 +6,10 @@
 mod diff;
 pub mod fragment;
 mod names;
+mod packed;
 
 pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};
+pub use packed::PackedOutline;
 
 use crate::fingerprint::ContentHash;
 use crate::lexer::{lexable, logical_lines, Line, Token};
