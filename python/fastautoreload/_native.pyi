@@ -75,7 +75,9 @@ class Tracker:
     def stats(self) -> dict[str, Any]:
         """Modules tracked, detection mode, directories watched, last check time."""
     def close(self) -> None:
-        """Stop the background threads reading baselines."""
+        """Stop the background threads reading baselines, and every watch."""
+    def set_watching(self, watch: bool) -> None:
+        """False: release the OS watches (reloading is off); True: watch again."""
     def __len__(self) -> int: ...
 
 def reload_module(module: ModuleType, source: bytes, path: str) -> Event:
