@@ -151,7 +151,7 @@ def ipython_autoreload_retired(was_on: bool) -> str:
     if was_on:
         return (
             "fastautoreload: IPython's autoreload was active; it is now off so that modules "
-            "are not reloaded twice, and %autoreload is fastautoreload's."
+            "are not reloaded twice: %autoreload is now fastautoreload's."
         )
     return "fastautoreload: %autoreload is now fastautoreload's (it replaces IPython's autoreload)."
 
