@@ -249,3 +249,29 @@ def test_replaced_class_with_no_instance_says_none_was_alive(auto, make_module, 
     run(auto, "pass")
     lines = [line for line in capfd.readouterr().err.splitlines() if "Slotted" in line]
     assert len(lines) == 1 and lines[0].endswith("(no instance of it was alive)]"), lines
+
+
+METACLASS = """\
+    class First(type):
+        pass
+
+
+    class Second(type):
+        pass
+
+
+    class Classy(metaclass={meta}):
+        def get(self):
+            return {meta!r}
+    """
+
+
+def test_replaced_class_whose_instances_moved_counts_them(auto, make_module, capfd):
+    name, path = make_module(textwrap.dedent(METACLASS.format(meta="First")))
+    run(auto, f"import {name}\nobj = {name}.Classy()")
+    write(path, METACLASS.format(meta="Second"))
+    capfd.readouterr()
+    run(auto, "pass")
+    lines = [line for line in capfd.readouterr().err.splitlines() if "Classy" in line]
+    assert len(lines) == 1 and lines[0].endswith("1 existing instance moved to the new class]")
+    assert value(auto, f"type(obj) is {name}.Classy") is True
