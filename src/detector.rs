@@ -49,6 +49,10 @@ pub struct Detector {
     /// Every file given to `watch`, to notice when one becomes a link.
     files: AHashSet<PathBuf>,
     links: Links,
+    /// Watches released while reloading is off: every file is looked at when asked.
+    suspended: bool,
+    /// Events were not followed for a while: the next check looks at every file.
+    rescan: bool,
 }
 
 impl Detector {
@@ -71,6 +75,8 @@ impl Detector {
                 limit_noted: false,
                 files: AHashSet::new(),
                 links: Links::default(),
+                suspended: false,
+                rescan: false,
             },
             Err(err) => Detector::polling(format!("the file watcher could not start ({err})")),
         }
@@ -85,7 +91,43 @@ impl Detector {
             limit_noted: false,
             files: AHashSet::new(),
             links: Links::default(),
+            suspended: false,
+            rescan: false,
         }
+    }
+
+    /// Releases every OS watch (reloading is off): until `resume`, checks look at every
+    /// file, so nothing saved meanwhile is missed.
+    pub fn suspend(&mut self) {
+        if let Some(watcher) = self.watcher.as_mut() {
+            watcher.release_all();
+            self.suspended = true;
+        }
+    }
+
+    /// Watches again the directories of every tracked file; the next check looks at
+    /// every file, for what changed while the watches were off.
+    pub fn resume(&mut self) {
+        if !self.suspended {
+            return;
+        }
+        self.suspended = false;
+        self.rescan = true;
+        self.follow_all();
+        let dirs: AHashSet<PathBuf> = self
+            .files
+            .iter()
+            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .collect();
+        for dir in dirs {
+            self.watch_dir(&dir);
+        }
+    }
+
+    /// Ends watching for good (the extension is unloaded): checks poll from now on.
+    pub fn close(&mut self) {
+        self.watcher = None;
+        self.suspended = false;
     }
 
     pub fn mode(&self) -> &Mode {
@@ -123,6 +165,11 @@ impl Detector {
     pub fn watch_files(&mut self, files: &[PathBuf], links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
+            return;
+        }
+        if self.suspended {
+            // Watched, and their links followed, on `resume`.
+            self.files.extend(files.iter().cloned());
             return;
         }
         for file in files {
@@ -190,10 +237,14 @@ impl Detector {
         let Some(watcher) = self.watcher.as_mut() else {
             return Candidates::All;
         };
+        if self.suspended {
+            return Candidates::All;
+        }
+        let rescan = std::mem::take(&mut self.rescan);
         match watcher.drain() {
             Some(drained) => {
                 self.polled_dirs.extend(drained.lost);
-                if drained.rescan {
+                if drained.rescan || rescan {
                     // Links may have changed unseen; every file is checked anyway.
                     self.follow_all();
                     Candidates::All
@@ -300,6 +351,24 @@ mod tests {
             Candidates::Some { paths, .. } => assert!(paths.contains(&file), "{paths:?} {file:?}"),
             Candidates::All => panic!("expected events"),
         }
+    }
+
+    #[test]
+    fn suspended_detector_releases_its_watches_and_checks_everything_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.py");
+        fs::write(&file, "x = 1\n").unwrap();
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        assert_eq!(detector.watched_dirs(), 1);
+        detector.suspend();
+        assert_eq!(detector.watched_dirs(), 0);
+        assert!(matches!(detector.candidates(), Candidates::All));
+        detector.resume();
+        assert_eq!(detector.watched_dirs(), 1);
+        // What was saved while the watches were off has left no event: look at all once.
+        assert!(matches!(detector.candidates(), Candidates::All));
+        assert!(matches!(detector.candidates(), Candidates::Some { .. }));
     }
 
     #[test]

@@ -221,6 +221,11 @@ impl ModuleTable {
         self.entries.is_empty()
     }
 
+    /// How many tracked modules are installed code (standard library, site-packages).
+    pub fn library_len(&self) -> usize {
+        self.entries.iter().filter(|e| e.library).count()
+    }
+
     pub fn path_of(&self, name: &str) -> Option<&PathBuf> {
         self.index.get(name).map(|&i| &self.entries[i].path)
     }
@@ -853,6 +858,7 @@ mod tests {
         table.read_baselines();
         assert!(table.is_library("installed"));
         assert!(!table.is_library("mine"));
+        assert_eq!(table.library_len(), 1);
         assert!(table.graph().imports_of("installed").is_empty());
         assert_eq!(table.graph().imports_of("mine")[0].imported, "installed");
     }

@@ -6,10 +6,16 @@
 //! and renaming it over the original.
 //!
 //! Draining is exact, not approximate: before reading the set, `drain` writes a sentinel
-//! file in a directory of its own and waits for the watcher to report it. Events from
-//! one watcher arrive in order, so every change saved before the drain began has been
-//! recorded by then. A watcher that does not deliver the sentinel in time is declared
-//! broken, and the caller falls back to polling.
+//! file and waits for the watcher to report it. Events from one watcher arrive in order,
+//! so every change saved before the drain began has been recorded by then. A watcher
+//! that does not deliver the sentinel in time is declared broken, and the caller falls
+//! back to polling. The sentinel is created in the temp directory itself (watched for
+//! that) and removed as soon as it is seen: no directory of ours exists between drains,
+//! so a process killed without cleanup (SIGHUP, SIGKILL) leaves nothing behind.
+//!
+//! Each directory is watched by the OS while at least one subscriber asks for it: a
+//! subscriber that stops (the reloader turned off, the extension unloaded) releases its
+//! watches, and the last one to release a directory ends its OS watch.
 //!
 //! A directory reached under several names (a symbolic link to it, a path through a
 //! linked directory) is watched once, under the first name: the OS keeps one watch per
@@ -17,7 +23,6 @@
 //! under every name it was asked for.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
@@ -39,9 +44,45 @@ static HUB: OnceLock<Result<Hub, String>> = OnceLock::new();
 struct Hub {
     inner: Mutex<notify::RecommendedWatcher>,
     shared: Arc<HubShared>,
-    sentinel_dir: PathBuf,
+    sentinels: Sentinels,
     next_barrier: AtomicU64,
     watched: Mutex<Watches>,
+}
+
+/// Where the barrier files go: the temp directory, under names only this process uses.
+#[derive(Clone)]
+struct Sentinels {
+    dir: PathBuf,
+    prefix: String,
+}
+
+impl Sentinels {
+    fn new() -> Sentinels {
+        // The pid keeps processes apart; the nonce keeps a name planted in advance by
+        // someone else from blocking the barrier (and `create_new` never follows one).
+        let nonce = ahash::RandomState::new().hash_one(std::process::id()) as u32;
+        Sentinels {
+            dir: std::env::temp_dir(),
+            prefix: format!("fastautoreload-barrier-{}-{nonce:08x}-", std::process::id()),
+        }
+    }
+
+    fn path(&self, number: u64) -> PathBuf {
+        self.dir.join(format!("{}{number}", self.prefix))
+    }
+
+    /// The barrier number `path` names, if it is one of ours.
+    fn number(&self, path: &Path) -> Option<u64> {
+        if path.parent() != Some(self.dir.as_path()) {
+            return None;
+        }
+        let name = path.file_name()?.to_str()?;
+        name.strip_prefix(&self.prefix)?.parse().ok()
+    }
+
+    fn is_in_dir(&self, path: &Path) -> bool {
+        path.parent() == Some(self.dir.as_path()) || path == self.dir
+    }
 }
 
 /// A directory's identity: device and inode (None where they are not available).
@@ -50,6 +91,8 @@ type DirId = Option<(u64, u64)>;
 /// The directories the hub watches, under which names.
 #[derive(Default)]
 struct Watches {
+    /// How many subscribers (the hub itself for the temp directory) ask for each name.
+    refs: AHashMap<PathBuf, usize>,
     /// Every name asked for, with the identity of the directory it named then.
     ids: AHashMap<PathBuf, DirId>,
     /// The name each directory is watched under in the OS, by identity.
@@ -143,6 +186,9 @@ fn dir_id(_dir: &Path) -> DirId {
 #[derive(Default)]
 struct HubShared {
     inboxes: Mutex<Vec<Weak<Inbox>>>,
+    /// A subscriber watches the temp directory too (its modules live there): its events
+    /// are then passed on, not only the sentinels'.
+    temp_dir_wanted: AtomicBool,
     /// The highest sentinel number reported, with a condvar to wait on it.
     barrier: Mutex<u64>,
     arrived: Condvar,
@@ -204,9 +250,20 @@ impl Watcher {
         if self.watched.contains(dir) {
             return Ok(());
         }
-        self.hub.watch_dir(dir)?;
+        self.hub.acquire(dir)?;
         self.watched.insert(dir.to_path_buf());
         Ok(())
+    }
+
+    /// Stops watching every directory this subscriber asked for (the OS watch ends when
+    /// no other subscriber wants it), and forgets the paths seen so far.
+    pub fn release_all(&mut self) {
+        for dir in self.watched.drain() {
+            self.hub.release(&dir);
+        }
+        if let Ok(mut dirty) = self.inbox.dirty.lock() {
+            dirty.clear();
+        }
     }
 
     pub fn watched_dirs(&self) -> usize {
@@ -249,27 +306,99 @@ impl Watcher {
     }
 }
 
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
 impl Hub {
     fn start() -> Result<Hub, String> {
         let shared = Arc::new(HubShared::default());
-        let sentinel_dir =
-            unique_temp_dir().map_err(|e| format!("cannot create a sentinel directory: {e}"))?;
         let handler_shared = Arc::clone(&shared);
-        let handler_sentinel = sentinel_dir.clone();
+        let sentinels = Sentinels::new();
+        let handler_sentinels = sentinels.clone();
         let inner = notify::recommended_watcher(move |event: notify::Result<Event>| {
-            record(&handler_shared, &handler_sentinel, event);
+            record(&handler_shared, &handler_sentinels, event);
         })
         .map_err(|e| e.to_string())?;
         let hub = Hub {
             inner: Mutex::new(inner),
             shared,
-            sentinel_dir: sentinel_dir.clone(),
+            sentinels,
             next_barrier: AtomicU64::new(1),
             watched: Mutex::new(Watches::default()),
         };
-        hub.watch_dir(&sentinel_dir)
-            .map_err(|e| format!("cannot watch {}: {e:?}", sentinel_dir.display()))?;
+        let dir = hub.sentinels.dir.clone();
+        // The hub's own reference: held for the life of the process.
+        hub.acquire_name(&dir)
+            .map_err(|e| format!("cannot watch {}: {e:?}", dir.display()))?;
         Ok(hub)
+    }
+
+    /// One more subscriber wants `dir` watched; the first one starts the OS watch.
+    fn acquire(&self, dir: &Path) -> Result<(), WatchError> {
+        self.acquire_name(dir)?;
+        let watched_as = self.watched.lock().ok().and_then(|w| {
+            let id = *w.ids.get(dir)?;
+            w.watched_as(id).cloned()
+        });
+        let temp = &self.sentinels.dir;
+        if dir == temp || watched_as.as_deref() == Some(temp.as_path()) {
+            self.shared.temp_dir_wanted.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn acquire_name(&self, dir: &Path) -> Result<(), WatchError> {
+        let first = {
+            let mut watched = self
+                .watched
+                .lock()
+                .map_err(|e| WatchError::Other(e.to_string()))?;
+            let count = watched.refs.entry(dir.to_path_buf()).or_insert(0);
+            *count += 1;
+            *count == 1
+        };
+        if !first {
+            return Ok(());
+        }
+        let result = self.watch_dir(dir);
+        if result.is_err() {
+            if let Ok(mut watched) = self.watched.lock() {
+                watched.refs.remove(dir);
+            }
+        }
+        result
+    }
+
+    /// A subscriber no longer wants `dir`; the last one ends the OS watch. Other names
+    /// of the same directory that are still wanted are watched under their own name.
+    fn release(&self, dir: &Path) {
+        let (owned, aliases) = {
+            let Ok(mut watched) = self.watched.lock() else {
+                return;
+            };
+            match watched.refs.get_mut(dir) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    return;
+                }
+                Some(_) => {
+                    watched.refs.remove(dir);
+                }
+                None => return,
+            }
+            watched.forget(dir)
+        };
+        if owned {
+            if let Ok(mut inner) = self.inner.lock() {
+                let _ = inner.unwatch(dir);
+            }
+        }
+        for alias in aliases {
+            let _ = self.watch_dir(&alias);
+        }
     }
 
     fn watch_dir(&self, dir: &Path) -> Result<(), WatchError> {
@@ -326,7 +455,7 @@ impl Hub {
     /// event of an earlier barrier can never pass for this one.
     fn barrier(&self) -> Option<()> {
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
-        let sentinel = self.sentinel_dir.join(number.to_string());
+        let sentinel = self.sentinels.path(number);
         // create_new: never follow or reuse something already at that path.
         fs::OpenOptions::new()
             .write(true)
@@ -348,7 +477,7 @@ impl Hub {
 
 /// The watcher thread's handler: record paths in every inbox, note lost events,
 /// release barriers.
-fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>) {
+fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event>) {
     let Ok(inboxes) = shared.inboxes.lock() else {
         return;
     };
@@ -368,12 +497,15 @@ fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>)
             .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
     }
     let mut barrier = None;
+    let temp_dir_wanted = shared.temp_dir_wanted.load(Ordering::Acquire);
     for path in event.paths {
-        if path.parent() == Some(sentinel_dir) {
-            let number = path
-                .file_name()
-                .and_then(|n| n.to_str()?.parse::<u64>().ok());
-            barrier = barrier.max(number);
+        if let Some(number) = sentinels.number(&path) {
+            barrier = barrier.max(Some(number));
+            continue;
+        }
+        // The temp directory is watched for the sentinels: the rest of its traffic is
+        // nobody's business unless a subscriber asked for that directory too.
+        if !temp_dir_wanted && sentinels.is_in_dir(&path) {
             continue;
         }
         for inbox in &inboxes {
@@ -396,50 +528,6 @@ fn record(shared: &HubShared, sentinel_dir: &Path, event: notify::Result<Event>)
     }
 }
 
-/// A new private directory (mode 0700, unpredictable name) for the sentinels, removed
-/// when the process exits.
-fn unique_temp_dir() -> io::Result<PathBuf> {
-    let template = std::env::temp_dir().join("fastautoreload-XXXXXX");
-    let dir = make_temp_dir(&template)?;
-    let _ = SENTINEL_DIR.set(dir.clone());
-    // SAFETY: registering a plain `extern "C"` function with no arguments.
-    unsafe { libc::atexit(remove_sentinel_dir) };
-    Ok(dir)
-}
-
-static SENTINEL_DIR: OnceLock<PathBuf> = OnceLock::new();
-
-extern "C" fn remove_sentinel_dir() {
-    if let Some(dir) = SENTINEL_DIR.get() {
-        let _ = fs::remove_dir_all(dir);
-    }
-}
-
-#[cfg(unix)]
-fn make_temp_dir(template: &Path) -> io::Result<PathBuf> {
-    use std::ffi::{CString, OsStr};
-    use std::os::unix::ffi::OsStrExt;
-
-    let template = CString::new(template.as_os_str().as_bytes())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let raw = template.into_raw();
-    // SAFETY: `raw` is a writable, NUL-terminated template ending in XXXXXX, as mkdtemp
-    // requires; it is taken back into a CString right after.
-    let made = unsafe { libc::mkdtemp(raw) };
-    let template = unsafe { CString::from_raw(raw) };
-    if made.is_null() {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(PathBuf::from(OsStr::from_bytes(template.as_bytes())))
-}
-
-#[cfg(not(unix))]
-fn make_temp_dir(template: &Path) -> io::Result<PathBuf> {
-    let dir = template.with_file_name(format!("fastautoreload-{}", std::process::id()));
-    fs::create_dir(&dir)?;
-    Ok(dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,6 +536,53 @@ mod tests {
         let mut watcher = Watcher::start().expect("watcher starts");
         watcher.watch_dir(dir).expect("dir watched");
         watcher
+    }
+
+    fn os_watches(dir: &Path) -> bool {
+        let hub = HUB.get().unwrap().as_ref().unwrap();
+        hub.watched.lock().unwrap().ids.contains_key(dir)
+    }
+
+    #[test]
+    fn the_last_subscriber_to_release_a_directory_ends_its_watch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = started(dir.path());
+        let mut second = started(dir.path());
+        first.release_all();
+        assert!(os_watches(dir.path()));
+        let path = dir.path().join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        assert!(second.drain().unwrap().paths.contains(&path));
+        drop(second);
+        assert!(!os_watches(dir.path()));
+        assert_eq!(first.watched_dirs(), 0);
+    }
+
+    #[test]
+    fn drains_leave_nothing_in_the_temp_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watcher = started(dir.path());
+        watcher.drain().unwrap();
+        let hub = HUB.get().unwrap().as_ref().unwrap();
+        let ours = fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| hub.sentinels.number(&e.path()).is_some())
+            .count();
+        // Other tests drain in parallel: at most their sentinels are in flight.
+        assert!(ours <= 8, "{ours} sentinels left");
+    }
+
+    #[test]
+    fn temp_directory_traffic_is_not_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watcher = started(dir.path());
+        let stray = tempfile::NamedTempFile::new().unwrap();
+        let paths = watcher.drain().unwrap().paths;
+        let hub = HUB.get().unwrap().as_ref().unwrap();
+        if !hub.shared.temp_dir_wanted.load(Ordering::Acquire) {
+            assert!(!paths.contains(stray.path()), "{paths:?}");
+        }
     }
 
     #[test]

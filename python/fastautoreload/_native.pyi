@@ -1,6 +1,6 @@
 """Type stubs for fastautoreload's native core (written by hand; see src/bindings)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Literal, final
 
@@ -59,9 +59,9 @@ class Tracker:
     def __new__(cls, library_roots: Sequence[str] = ..., poll: bool = False) -> Tracker:
         """``library_roots``: directories of installed code (stdlib, site-packages);
         ``poll``: detect changes by polling only, never by file events."""
-    def sync(self, modules: Mapping[str, Any]) -> None:
+    def sync(self, modules: dict[str, Any]) -> None:
         """Add new modules (reading their baseline content), drop gone ones."""
-    def check(self, modules: Mapping[str, Any], policy: Any) -> list[Event]:
+    def check(self, modules: dict[str, Any], policy: Any) -> list[Event]:
         """Detect, order, plan and reload the batch ``policy`` selects (an object with
         the attributes of ``fastautoreload.reloader.CheckPolicy``); the events say what
         happened. Only a bug of ours raises (``InternalError``)."""
@@ -75,7 +75,9 @@ class Tracker:
     def stats(self) -> dict[str, Any]:
         """Modules tracked, detection mode, directories watched, last check time."""
     def close(self) -> None:
-        """Stop the background threads reading baselines."""
+        """Stop the background threads reading baselines, and every watch."""
+    def set_watching(self, watch: bool) -> None:
+        """False: release the OS watches (reloading is off); True: watch again."""
     def __len__(self) -> int: ...
 
 def reload_module(module: ModuleType, source: bytes, path: str) -> Event:

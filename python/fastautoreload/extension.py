@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from . import messages
 from .magics import AutoreloadMagics
 
 # Where the active instance lives: on the shell, so it survives `%reload_ext`, which
@@ -52,9 +53,6 @@ def _retire_ipython_autoreload(ip) -> None:
             owner = getattr(callback, "__self__", None)
             if type(owner).__module__ == "IPython.extensions.autoreload":
                 ip.events.unregister(event, callback)
-                if event == "pre_run_cell" and owner._reloader.enabled:
-                    print(
-                        "fastautoreload: IPython's autoreload was active; it is now off "
-                        "so that modules are not reloaded twice.",
-                        file=sys.stderr,
-                    )
+                if event == "pre_run_cell":
+                    was_on = bool(owner._reloader.enabled)
+                    print(messages.ipython_autoreload_retired(was_on), file=sys.stderr)

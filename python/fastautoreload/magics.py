@@ -9,6 +9,7 @@ from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from . import messages
 from ._native import InternalError
 from .reloader import ModuleReloader
 
@@ -24,6 +25,24 @@ _MODES = {
 }
 
 
+class _OneLineUsageError(UsageError):
+    """A usage error IPython shows as one line: it shortens only `UsageError` itself,
+    not subclasses, unless they render their own traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"UsageError: {self}"]
+
+
+class AutoreloadUsageError(_OneLineUsageError, ValueError):
+    """A bad ``%autoreload`` argument: one line for the user, and the ``ValueError``
+    IPython's own magic raises for a bad mode, for code that catches that."""
+
+
+class AimportError(_OneLineUsageError, ModuleNotFoundError):
+    """``%aimport`` of a module that cannot be imported: one line for the user, and an
+    ``ImportError`` for code that calls the magic and catches that."""
+
+
 @magics_class
 class AutoreloadMagics(Magics):
     def __init__(self, *a, **kw):
@@ -32,6 +51,7 @@ class AutoreloadMagics(Magics):
         self._reloader.check_all = False
         self._reloader.autoload_obj = False
         self._last_execution_info = None
+        self._stood_down = False  # IPython's autoreload took over, and we said so
         self.loaded_modules = set(sys.modules)  # as IPython's class has it
 
     @line_magic
@@ -55,7 +75,7 @@ class AutoreloadMagics(Magics):
              '3' or 'complete' - Same as 2/all, but also adds any new
              objects in the module.
 
-             A trailing '-' (e.g. '%autoreload 2-') is the same as --full.
+             A trailing '-' (e.g. '%%autoreload 2-') is the same as --full.
              """,
     )
     @magic_arguments.argument(
@@ -103,6 +123,12 @@ class AutoreloadMagics(Magics):
         default=False,
         help="Always re-execute whole modules",
     )
+    @magic_arguments.argument(
+        "--version",
+        action="store_true",
+        default=False,
+        help="Show the version of fastautoreload",
+    )
     def autoreload(self, line=""):
         r"""%autoreload => Reload modules automatically (fastautoreload)
 
@@ -137,6 +163,9 @@ class AutoreloadMagics(Magics):
         %autoreload --deps pkg.config
         Show what a change to `pkg.config` would reload, and which modules import it.
 
+        %autoreload --version
+        Show the version of fastautoreload.
+
         Several modules changed at once are reloaded dependencies first. After a module
         reloads, a module that did `from m import x` where `x` got a new value (a
         constant, not a function or class, which keep their identity) runs again, and
@@ -168,11 +197,7 @@ class AutoreloadMagics(Magics):
         is retried when the file changes.
         """
         args = magic_arguments.parse_argstring(self.autoreload, line)
-        if args.deps is not None:
-            print(describe_dependents(self._reloader, args.deps))
-            return
-        if args.stats:
-            print(describe_stats(self._reloader))
+        if self._show(args):
             return
         mode = args.mode.lower()
         reloader = self._reloader
@@ -181,29 +206,55 @@ class AutoreloadMagics(Magics):
         reloader._report = _reporter(args.print, args.log)
         reloader.hide_errors = args.hide_errors
         if args.modules and mode != "now":
-            raise UsageError("module names go with 'now': %autoreload now pkg [other ...]")
+            raise AutoreloadUsageError(messages.modules_need_now())
         if mode == "now":
             try:
-                self._reload_now(args.modules)
+                self._reload_now(args.modules, args.log)
             except InternalError as error:  # a bug of ours: said, never raised at the user
                 reloader.report_internal_error(error)
             return
         if mode not in _MODES:
-            raise ValueError(f'Unrecognized autoreload mode "{mode}".')
-        setting = _MODES[mode]
+            raise AutoreloadUsageError(messages.bad_mode(mode))
+        self._set_mode(_MODES[mode])
+
+    def _show(self, args) -> bool:
+        """The arguments that only show something (and change nothing): shown, True."""
+        if args.version:
+            from . import __version__
+
+            print(messages.version_line(__version__))
+        elif args.deps is not None:
+            print(describe_dependents(self._reloader, args.deps))
+        elif args.stats:
+            print(describe_stats(self._reloader))
+        else:
+            return False
+        return True
+
+    def _set_mode(self, setting: str) -> None:
+        reloader = self._reloader
         reloader.enabled = setting != "off"
         if setting != "off":
             reloader.check_all = setting in ("all", "complete")
             reloader.autoload_obj = setting == "complete"
+        # Off: no OS watches held for nothing; on again, a full look catches up.
+        reloader.set_watching(reloader.enabled)
 
-    def _reload_now(self, modules: list[str]) -> None:
-        for name in modules:
-            try:
-                self._reloader.reload_tree(name)
-            except ImportError as error:
-                raise UsageError(str(error)) from None
+    def _reload_now(self, modules: list[str], log: bool) -> None:
         if not modules:
             self._reloader.check(True)
+            return
+        # Naming modules is an explicit request: what it reloaded is shown, -p or not.
+        reloader = self._reloader
+        quiet_report, reloader._report = reloader._report, _reporter(True, log)
+        try:
+            for name in modules:
+                try:
+                    reloader.reload_tree(name)
+                except ImportError as error:
+                    raise AutoreloadUsageError(str(error)) from None
+        finally:
+            reloader._report = quiet_report
 
     @line_magic
     def aimport(self, parameter_s="", stream=None):
@@ -239,7 +290,10 @@ class AutoreloadMagics(Magics):
                 reloader.mark_module_skipped(spec[1:].strip())
                 continue
             name, _, alias = (part.strip() for part in spec.partition(" as "))
-            top_module, top_name = reloader.aimport_module(name)
+            try:
+                top_module, top_name = reloader.aimport_module(name)
+            except ImportError as error:
+                raise AimportError(messages.aimport_failed(name, error), name=name) from None
             # `%aimport a.b as x` binds the submodule, as `import a.b as x` would.
             self.shell.push({alias: sys.modules[name]} if alias else {top_name: top_module})
 
@@ -258,12 +312,18 @@ class AutoreloadMagics(Magics):
     def _in_charge(self) -> bool:
         """Whether `%autoreload` still belongs to this instance: if IPython's autoreload
         was loaded after it, that one is in charge and this one stands down, so modules
-        are not reloaded twice."""
+        are not reloaded twice (and says so, once)."""
         manager = getattr(self.shell, "magics_manager", None)
         if manager is None:  # a host without magics: nothing else can take over
             return True
         magic = manager.magics["line"].get("autoreload")
-        return getattr(magic, "__self__", self) is self
+        owner = getattr(magic, "__self__", self)
+        if owner is self:
+            return True
+        if not self._stood_down and type(owner).__module__ == "IPython.extensions.autoreload":
+            self._stood_down = True
+            print(messages.ipython_autoreload_took_over(), file=sys.stderr)
+        return False
 
     def post_execute_hook(self):
         """Track modules imported by the cell, and its ``from`` imports."""
@@ -274,6 +334,8 @@ class AutoreloadMagics(Magics):
 
     def _track_cell(self) -> None:
         reloader = self._reloader
+        # The cell may have loaded IPython's autoreload: say so right after it.
+        self._in_charge()
         # Recorded in every mode: the user's `from m import x` names are refreshed when
         # `m` reloads with a new value for `x`; mode 3 also uses them to choose what to push.
         succeeded = getattr(self.shell, "last_execution_succeeded", True)
@@ -302,39 +364,16 @@ class AutoreloadMagics(Magics):
 def describe_dependents(reloader, name: str) -> str:
     """What a change to module ``name`` would reload, as text for the user."""
     if not reloader.is_tracked(name):
-        return f"{name!r} is not a tracked module (not imported, or no Python source)."
-    lines = [f"A change to {name!r} reloads {name!r}, then, when values they import change:"]
+        return messages.not_tracked(name)
     binders = reloader.binders_of(name)
-    for importer, names in binders:
-        bound = ", ".join(n if n == a else f"{n} as {a}" for n, a in names)
-        lines.append(f"  {importer} (from {name} import {bound})")
-    if not binders:
-        lines.append("  (no module binds names from it)")
     direct = {importer for importer, _ in binders}
     others = [m for m in reloader.dependents(name) if m not in direct]
-    if others:
-        lines.append("Modules that import it otherwise (they see new values through attributes):")
-        lines.append("  " + " ".join(others))
-    return "\n".join(lines)
+    return messages.dependents_report(name, binders, others)
 
 
 def describe_stats(reloader) -> str:
     """``%autoreload --stats`` as text."""
-    stats = reloader.stats()
-    recent = ", ".join(f"{ms:.2f}" for ms in stats["reload_ms"]) or "none"
-    return "\n".join(
-        [
-            f"modules tracked:      {stats['modules_tracked']} "
-            f"(+{stats['modules_without_source']} without Python source)",
-            f"detection:            {stats['detection']}",
-            f"directories watched:  {stats['directories_watched']}, "
-            f"polled: {stats['directories_polled']}",
-            f"last check:           {stats['last_check_us']} us",
-            f"baselines pending:    {stats['baselines_pending']} "
-            f"(read in the background by {stats['baseline_readers']} thread(s))",
-            f"reloads done:         {stats['reloads_done']} (last ms: {recent})",
-        ]
-    )
+    return messages.stats_report(reloader.stats(), reloader.reload_times[-10:])
 
 
 def _reporter(print_: bool, log: bool):

@@ -44,7 +44,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def failure(event) -> str:
-    """A failed reload, with the error as Python shows it (file and line included)."""
+    """A failed reload: a header with the file and line of the error, then the error as
+    Python shows it. Syntax errors and errors raised at import share this shape."""
     error = event.error
     if event.internal:
         return (
@@ -52,17 +53,39 @@ def failure(event) -> str:
             f"version ({error}); the module is unchanged. This is a bug in fastautoreload, "
             "please report it.]"
         )
+    path, line = _where(error, event.path)
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return f"[autoreload of {event.module} failed: {text.rstrip()}]"
+    where = f"{path}, line {line}" if line else path
+    # The header names the place, Python's text below names the error (once).
+    return (
+        f"[autoreload of {event.module} failed: error in {where}; the module is "
+        f"unchanged.\n{text.rstrip()}]"
+    )
+
+
+def _where(error: BaseException, path: str) -> tuple[str, int | None]:
+    """Where the error happened: a syntax error's own position, else the innermost frame."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return error.filename, error.lineno
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        return frames[-1].filename, frames[-1].lineno
+    return path, None
 
 
 def warnings(event) -> list[str]:
     """One line per thing a successful reload could not carry over."""
-    kept = {subject: detail for kind, subject, detail in event.warnings if kind == "instances_kept"}
+    kept = {}
+    moved = {}
+    for kind, subject, detail in event.warnings:
+        if kind == "instances_kept":
+            kept[subject] = detail
+        elif kind == "instances_moved":
+            moved[subject] = int(detail)
     lines = []
     for kind, subject, detail in event.warnings:
         if kind == "replaced":
-            lines.append(_replaced(subject, detail, kept.pop(subject, None)))
+            lines.append(_replaced(subject, detail, kept.pop(subject, None), moved.get(subject, 0)))
         elif kind == "code_kept":
             lines.append(f"{subject}: kept its old code ({detail})")
         elif kind == "not_updated":
@@ -74,15 +97,26 @@ def warnings(event) -> list[str]:
     return [f"[autoreload of {event.module}: {line}]" for line in lines]
 
 
-def _replaced(subject: str, reason: str, instances_kept: str | None) -> str:
+def _replaced(subject: str, reason: str, kept: str | None, moved: int) -> str:
+    """One true sentence on a replaced class: why, and what became of its instances."""
     if reason.startswith("bases: "):
         why = f"its bases changed ({reason.removeprefix('bases: ')})"
     else:
         why = _LAYOUT_REASONS.get(reason, reason)
     head = f"class {subject} could not be updated in place because {why}; it was replaced"
-    if instances_kept is not None:
-        return f"{head}, and existing instances keep the old class ({instances_kept})"
-    return f"{head}, and existing instances were moved to the new class"
+    if kept is not None and moved:
+        return (
+            f"{head}: {_plural(moved, 'existing instance')} moved to the new class, the "
+            f"others keep the old one, whose layout they have ({kept})"
+        )
+    if kept is not None:
+        return (
+            f"{head}: existing instances keep the old class, whose layout they have, and "
+            "new instances get the new one"
+        )
+    if moved:
+        return f"{head}: {_plural(moved, 'existing instance')} moved to the new class"
+    return f"{head} (no instance of it was alive)"
 
 
 def note(event) -> str:
@@ -98,6 +132,90 @@ def internal_error(error: BaseException) -> str:
     )
 
 
+def bad_mode(mode: str) -> str:
+    """``%autoreload 7``: IPython's exact words (code and tests compare them)."""
+    return f'Unrecognized autoreload mode "{mode}".'
+
+
+def modules_need_now() -> str:
+    return "module names go with 'now': %autoreload now pkg [other ...]"
+
+
+def aimport_failed(name: str, error: BaseException) -> str:
+    """``%aimport nosuch``: the import error, as one line."""
+    return f"%aimport {name}: {type(error).__name__}: {error}"
+
+
+def ipython_autoreload_retired(was_on: bool) -> str:
+    """fastautoreload was loaded while IPython's autoreload was: it takes over."""
+    if was_on:
+        return (
+            "fastautoreload: IPython's autoreload was active; it is now off so that modules "
+            "are not reloaded twice: %autoreload is now fastautoreload's."
+        )
+    return "fastautoreload: %autoreload is now fastautoreload's (it replaces IPython's autoreload)."
+
+
+def ipython_autoreload_took_over() -> str:
+    """IPython's autoreload was loaded after fastautoreload: that one is in charge now."""
+    return (
+        "fastautoreload: IPython's autoreload was loaded after it and now runs %autoreload "
+        "and %aimport; fastautoreload stands down so that modules are not reloaded twice. "
+        "%reload_ext fastautoreload switches back."
+    )
+
+
+def version_line(version: str) -> str:
+    return f"fastautoreload {version}"
+
+
 def interrupted() -> str:
     """Ctrl-C while the reloader was busy outside any module's code."""
     return "[autoreload interrupted: the reloads done so far are kept]"
+
+
+def dependents_report(name: str, binders, others: list[str]) -> str:
+    """``%autoreload --deps name``: what a change to ``name`` would reload."""
+    if not binders:
+        lines = [
+            f"A change to {name!r} reloads {name!r} only: no module binds names from it "
+            f"with `from {name} import ...`."
+        ]
+    else:
+        lines = [
+            f"A change to {name!r} reloads {name!r}, then these modules, when values they "
+            "import from it change:"
+        ]
+    for importer, names in binders:
+        bound = ", ".join(n if n == a else f"{n} as {a}" for n, a in names)
+        lines.append(f"  {importer} (from {name} import {bound})")
+    if others:
+        lines.append("Modules that import it otherwise (they see new values through attributes):")
+        lines.append("  " + " ".join(others))
+    return "\n".join(lines)
+
+
+def not_tracked(name: str) -> str:
+    return f"{name!r} is not a tracked module (not imported, or no Python source)."
+
+
+def stats_report(stats: dict, recent: list[tuple[str, float]]) -> str:
+    """``%autoreload --stats``: every duration in ms, every count says what it counts."""
+    tracked = stats["modules_tracked"]
+    library = stats["modules_library"]
+    done = ", ".join(f"{name} {ms:.2f} ms" for name, ms in recent) or "none yet"
+    return "\n".join(
+        [
+            f"modules tracked:      {tracked}: {tracked - library} of yours, {library} from "
+            "the standard library and site-packages",
+            f"                      (+{stats['modules_without_source']} without Python source, "
+            "never reloaded)",
+            f"detection:            {stats['detection']}",
+            f"directories watched:  {stats['directories_watched']}, "
+            f"polled: {stats['directories_polled']}",
+            f"last check:           {stats['last_check_us'] / 1000:.2f} ms",
+            f"baselines pending:    {stats['baselines_pending']} "
+            f"(read in the background by {stats['baseline_readers']} thread(s))",
+            f"reloads done:         {stats['reloads_done']}; last: {done}",
+        ]
+    )

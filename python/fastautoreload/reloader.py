@@ -236,8 +236,14 @@ class ModuleReloader:
             self._notes.clear()
 
     def close(self) -> None:
-        """Stops the background work (reading the baselines of modules loaded before)."""
+        """Stops the background work (reading the baselines of modules loaded before)
+        and ends the file watches."""
         self._tracker.close()
+
+    def set_watching(self, watch: bool) -> None:
+        """Hold OS file watches (reloading on) or release them (off); changes saved
+        meanwhile are still found, by looking at every file once."""
+        self._tracker.set_watching(watch)
 
     def sync(self) -> None:
         """Start following the modules imported since the last call (after each cell)."""

@@ -8,6 +8,7 @@ use pyo3::types::PyDict;
 /// - `replaced`: class `subject` was replaced, not patched; `detail` says why
 ///   (`metaclass`, `slots`, `layout`, or `bases: <error>`);
 /// - `instances_kept`: instances of class `subject` keep the old class; `detail` is the error;
+/// - `instances_moved`: `detail` instances of class `subject` moved to its replacement;
 /// - `code_kept`: function `subject` (a closure made before) keeps its old code;
 /// - `not_updated`: `subject` (an object or `Class.member`) could not be updated.
 #[derive(Debug, Clone)]

@@ -88,14 +88,19 @@ impl<'py> HeapPass<'py> {
         let codes = index_by_address(self.code_updates.iter().map(|(old, _)| old));
         // One warning per class and per function, however many objects failed.
         let mut failures: AHashMap<(&'static str, String), String> = AHashMap::new();
+        // How many instances of each class did move: the message about a replaced class
+        // says what happened to its instances, and only what did.
+        let mut moved: AHashMap<String, usize> = AHashMap::new();
         for object in objects.iter() {
             if let Some(&i) = classes.get(&type_address(&object)) {
                 journal.save_instance_class(&object);
+                let name = qualname(self.class_moves[i].0.as_any());
                 if let Err(err) = set_class(&object, &self.class_moves[i].1) {
-                    let name = qualname(self.class_moves[i].0.as_any());
                     failures
                         .entry(("instances_kept", name))
                         .or_insert_with(|| err.to_string());
+                } else {
+                    *moved.entry(name).or_default() += 1;
                 }
             } else if !codes.is_empty() && object.is_instance_of::<PyFunction>() {
                 let code = object.getattr(pyo3::intern!(py, "__code__"))?;
@@ -112,6 +117,11 @@ impl<'py> HeapPass<'py> {
         let mut warnings: Vec<Warning> = failures
             .into_iter()
             .map(|((kind, subject), detail)| Warning::new(kind, subject, detail))
+            .chain(
+                moved
+                    .into_iter()
+                    .map(|(name, n)| Warning::new("instances_moved", name, n.to_string())),
+            )
             .collect();
         warnings.sort_by(|a, b| a.subject.cmp(&b.subject));
         Ok(warnings)

@@ -134,6 +134,7 @@ impl Tracker {
         self.table.absorb_baselines();
         let stats = PyDict::new(py);
         stats.set_item("modules_tracked", self.table.len())?;
+        stats.set_item("modules_library", self.table.library_len())?;
         stats.set_item("modules_without_source", self.ignored.len())?;
         let mode = match self.detector.mode() {
             Mode::Events => "file events".to_owned(),
@@ -149,10 +150,29 @@ impl Tracker {
         Ok(stats)
     }
 
-    /// Stops the background work (reading baselines): the extension is unloaded.
+    /// Stops the background work (reading baselines) and ends every watch: the
+    /// extension is unloaded.
     fn close(&mut self, py: Python<'_>) {
         let table = &mut self.table;
-        py.detach(|| table.stop_baselines());
+        let detector = &mut self.detector;
+        py.detach(|| {
+            table.stop_baselines();
+            detector.close();
+        });
+    }
+
+    /// `watch=False` (reloading turned off): release the OS watches, and look at every
+    /// file when a check is asked for. `watch=True`: watch again; the next check looks
+    /// at every file, so nothing saved meanwhile is missed.
+    fn set_watching(&mut self, py: Python<'_>, watch: bool) {
+        let detector = &mut self.detector;
+        py.detach(|| {
+            if watch {
+                detector.resume();
+            } else {
+                detector.suspend();
+            }
+        });
     }
 
     fn __len__(&self) -> usize {
