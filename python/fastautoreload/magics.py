@@ -9,6 +9,7 @@ from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from . import messages
 from ._native import InternalError
 from .reloader import ModuleReloader
 
@@ -322,6 +323,9 @@ def describe_stats(reloader) -> str:
     """``%autoreload --stats`` as text."""
     stats = reloader.stats()
     recent = ", ".join(f"{ms:.2f}" for ms in stats["reload_ms"]) or "none"
+    # Only a session that imported fastautoreload.dask has clusters (and distributed).
+    cluster = sys.modules.get("fastautoreload.dask")
+    clusters = messages.cluster_stats(cluster.stats()) if cluster is not None else []
     return "\n".join(
         [
             f"modules tracked:      {stats['modules_tracked']} "
@@ -333,6 +337,7 @@ def describe_stats(reloader) -> str:
             f"baselines pending:    {stats['baselines_pending']} "
             f"(read in the background by {stats['baseline_readers']} thread(s))",
             f"reloads done:         {stats['reloads_done']} (last ms: {recent})",
+            *clusters,
         ]
     )
 

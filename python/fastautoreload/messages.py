@@ -52,8 +52,13 @@ def failure(event) -> str:
             f"version ({error}); the module is unchanged. This is a bug in fastautoreload, "
             "please report it.]"
         )
+    return f"[autoreload of {event.module} failed: {error_text(error)}]"
+
+
+def error_text(error: BaseException) -> str:
+    """An exception as Python shows it, traceback included."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return f"[autoreload of {event.module} failed: {text.rstrip()}]"
+    return text.rstrip()
 
 
 def warnings(event) -> list[str]:
@@ -101,3 +106,70 @@ def internal_error(error: BaseException) -> str:
 def interrupted() -> str:
     """Ctrl-C while the reloader was busy outside any module's code."""
     return "[autoreload interrupted: the reloads done so far are kept]"
+
+
+# -- the workers of a Dask cluster (fastautoreload.dask) -------------------------------------
+
+
+def worker_failure(address: str, module: str, text: str, internal: bool) -> str:
+    """A reload that succeeded in the session and failed on one worker."""
+    if internal:
+        return (
+            f"[autoreload of {module} failed on worker {address}: fastautoreload could not "
+            f"apply the new version ({text}); the module is unchanged there. This is a bug "
+            "in fastautoreload, please report it.]"
+        )
+    return f"[autoreload of {module} failed on worker {address}: {text}]"
+
+
+def worker_warning(address: str, line: str) -> str:
+    """A warning of a worker's reload (as ``warnings`` words it), with the worker's name."""
+    return f"{line} (on worker {address})"
+
+
+def worker_timeout(address: str, seconds: float) -> str:
+    return (
+        f"[fastautoreload: worker {address} did not answer within {seconds:g} s; it gets "
+        "the new code when it does]"
+    )
+
+
+def worker_unreachable(address: str, error: BaseException) -> str:
+    return (
+        f"[fastautoreload: worker {address} could not be reached "
+        f"({type(error).__name__}: {error}); the other workers got the new code]"
+    )
+
+
+def scheduler_timeout(what: str, address: str, seconds: float) -> str:
+    return (
+        f"[fastautoreload: the Dask scheduler at {address} did not answer within "
+        f"{seconds:g} s ({what}); workers may keep the old code until the next reload]"
+    )
+
+
+def scheduler_unreachable(what: str, address: str, error: BaseException) -> str:
+    return (
+        f"[fastautoreload: the Dask scheduler at {address} could not be reached ({what}: "
+        f"{type(error).__name__}: {error}); workers may keep the old code]"
+    )
+
+
+def cluster_stats(stats: list[dict]) -> list[str]:
+    """``%autoreload --stats`` lines for the attached clusters."""
+    if not stats:
+        return ["dask cluster:         none attached"]
+    lines = []
+    for s in stats:
+        lines.append(f"dask cluster:         {s['scheduler']} ({s['workers']} worker(s))")
+        if s["syncs"] == 0:
+            lines.append("  last sync:          none yet")
+            continue
+        lines.append(
+            f"  last sync:          {s['reached']}/{s['asked']} worker(s) reached, "
+            f"{s['modules']} module(s), {s['bytes']} bytes, {s['ms']:.1f} ms "
+            f"(slowest worker: {s['worker_ms']:.1f} ms)"
+        )
+        trouble = f"{s['failed']} failed, {s['timed_out']} timed out"
+        lines.append(f"  syncs done:         {s['syncs']} (last: {trouble})")
+    return lines
