@@ -60,7 +60,10 @@ class Cluster:
         self._await_scheduler(register, time.monotonic() + self.timeout, "registering")
         before = batches.latest()
         if before.sources:
-            self.sync(before)
+            # What a worker that imported these modules runs is unknown (its files may
+            # hold the edit already, shared or not): they run whole from the session's.
+            everything = frozenset(s.module for s in before.sources)
+            self.sync(batches.Batch(before.sources, forced=everything))
 
     def close(self) -> None:
         """Workers stop serving the session's sources; the code they run stays."""

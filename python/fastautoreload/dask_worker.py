@@ -39,6 +39,7 @@ class _SessionSources:
     def find_spec(self, name, path=None, target=None):
         sent = self._worker.sources.get(name)
         if sent is None:
+            self._worker.importing(name, path)
             return None
         source, session_path, _ = sent
         own = _own_spec(name, path)
@@ -67,6 +68,14 @@ class _SessionSources:
         return importlib.util.decode_source(sent[0]) if sent is not None else None
 
 
+def _is_library(name: str, path, roots: tuple[str, ...]) -> bool:
+    """Installed code, told without a search where possible: the standard library by
+    name, and submodules of packages under the library roots by their package's path."""
+    if name.partition(".")[0] in getattr(sys, "stdlib_module_names", ()):
+        return True
+    return bool(path) and all(str(p).startswith(roots) for p in path)
+
+
 def _own_spec(name, path):
     """The worker's own source file for ``name``, if it has one."""
     try:
@@ -86,10 +95,20 @@ class _Worker:
         self.sources: dict[str, tuple[bytes, str, bool]] = {}
         self._failures: dict[str, tuple[str, bool]] = {}  # module -> error text, internal
         self._fresh: list[str] = []  # served at import, not yet the tracker's baseline
+        # Imported from the worker's own files, with the bytes read as they were: the
+        # tracker's baseline is read later (at the next sync), when the file may hold an
+        # edit the module never ran (a cluster sharing the session's files).
+        self._imported: dict[str, tuple[bytes, str]] = {}
+        self._roots = tuple(_library_roots())
         self._lock = threading.RLock()
         self._in_tracker = False
         self.finder = _SessionSources(self)
         sys.meta_path.insert(0, self.finder)
+        # The baselines of the user's modules imported so far are what their files hold
+        # now, read at once (the import graph needs them all) rather than in the
+        # background, where an edit of a file the worker shares could come first.
+        self.tracker.sync(sys.modules)
+        self.tracker.dependents("")
 
     def apply(self, sources, full: bool) -> dict:
         start = time.perf_counter()
@@ -116,10 +135,27 @@ class _Worker:
             finally:
                 self._lock.release()
 
+    def importing(self, name: str, path) -> None:
+        """``name`` is being imported, not from a sent source: keep what its file holds
+        now, which is what it runs (installed code is left to the tracker)."""
+        if _is_library(name, path, self._roots):
+            return
+        own = _own_spec(name, path)
+        if own is None or own.origin.startswith(self._roots):
+            return
+        try:
+            with open(own.origin, "rb") as file:
+                self._imported[name] = (file.read(), own.origin)
+        except OSError:
+            pass
+
     def _record_fresh(self) -> None:
         while self._fresh:
             module = self._fresh.pop()
             source, path, _ = self.sources[module]
+            self._tracked(self.tracker.runs, sys.modules, module, source, path)
+        for module in [m for m in self._imported if m in sys.modules]:
+            source, path = self._imported.pop(module)
             self._tracked(self.tracker.runs, sys.modules, module, source, path)
 
     def _tracked(self, call, *args):
