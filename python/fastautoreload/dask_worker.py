@@ -166,7 +166,7 @@ class _Worker:
             self._in_tracker = False
 
     def _report(self, sources, events) -> dict:
-        report: dict = {"reloaded": [], "failed": [], "warnings": [], "waiting": []}
+        report: dict = {"reloaded": [], "failed": [], "warnings": []}
         for event in events:
             if event.kind == "failed":
                 text = messages.error_text(event.error)
@@ -177,8 +177,6 @@ class _Worker:
                 report["warnings"].extend(messages.warnings(event))
                 _cache_lines(event.path, event.source)
         for module, *_ in sources:
-            if module not in sys.modules:
-                report["waiting"].append(module)
             failure = self._failures.get(module)
             if failure is not None:
                 report["failed"].append((module, *failure))
