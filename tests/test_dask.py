@@ -311,6 +311,29 @@ def test_a_failure_on_one_worker_is_reported_once_and_the_others_are_updated(
         assert "failed on worker" not in capsys.readouterr().err
 
 
+def test_a_bug_of_ours_on_a_worker_is_reported_as_one(client, attached, code_dir, capsys):
+    name, path, _ = new_module(code_dir, versions(1), prefix="internal")
+    broken, fine = workers_of(client)
+    on_workers(client, name, "f()")
+
+    def inject(step):
+        from fastautoreload import _native
+
+        _native._inject_fault(step)
+
+    write(path, versions(2))
+    client.run(inject, "heap", workers=[broken])
+    try:
+        capsys.readouterr()
+        assert reload(name) == [name]
+    finally:
+        client.run(inject, None, workers=[broken])
+    err = capsys.readouterr().err
+    assert f"[autoreload of {name} failed on worker {broken}: fastautoreload could not" in err
+    assert "This is a bug in fastautoreload" in err
+    assert on_workers(client, name, "f()") == {broken: 1, fine: 2}
+
+
 def test_a_slow_worker_holds_no_cell_and_catches_up(
     client, code_dir, dask_module, tmp_path, capsys
 ):

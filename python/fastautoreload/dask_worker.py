@@ -216,8 +216,15 @@ def _worker() -> _Worker:
 
 
 def apply(sources, full: bool = False) -> dict:
-    """Run by ``Client.run``: bring this worker to ``sources``; what happened."""
-    return _worker().apply(sources, full)
+    """Run by ``Client.run``: bring this worker to ``sources``; what happened. A bug of
+    ours is reported as the failure of each module sent (an exception here would read,
+    in the session, as a worker that could not be reached)."""
+    try:
+        return _worker().apply(sources, full)
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"
+        failed = [(module, text, True) for module, *_ in sources]
+        return {"reloaded": [], "failed": failed, "warnings": [], "ms": 0.0}
 
 
 def forget() -> None:
