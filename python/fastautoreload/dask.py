@@ -154,8 +154,10 @@ class Cluster:
             self._late.append((address, call.result()))
             missed = address in self._missed
         if missed and not self._closed:
-            # Batches were sent while it was busy: catch it up now, not at the next edit.
-            self._call_all([address], [], full=False)
+            # Batches were sent while it was busy: catch it up now, not at the next edit
+            # (its outcome is reported like this one, at the next sync).
+            for again in self._call_all([address], [], full=False).values():
+                again.add_done_callback(lambda done: self._came_late(address, done))
 
     def _report_late(self) -> None:
         with self._lock:
