@@ -154,6 +154,9 @@ pub struct Change {
     /// The content the module runs was known: false means the file changed before its
     /// baseline could be read, and the module must run whole.
     pub baseline_known: bool,
+    /// The bytes were given by the host (a source sent from another process), not read
+    /// from the module's file: once committed, they are what the module runs again.
+    pub given: bool,
 }
 
 /// Imports and outline of a source, from one lexing pass.
@@ -186,6 +189,10 @@ pub struct ModuleTable {
     any_dirty: bool,
     /// Background threads reading the baselines of modules tracked since.
     readers: Vec<Reader>,
+    /// Modules that run a source given by the host rather than their file's (a Dask
+    /// worker running the session's code): what they run again when what they imported
+    /// changed, since their file may hold something else.
+    given_sources: AHashMap<String, (PathBuf, Arc<[u8]>)>,
 }
 
 impl ModuleTable {
@@ -254,6 +261,7 @@ impl ModuleTable {
         };
         self.graph = None;
         self.paths = None;
+        self.given_sources.remove(name);
         match self.index.get(name) {
             Some(&i) => self.entries[i] = entry,
             None => {
@@ -267,6 +275,7 @@ impl ModuleTable {
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         let before = self.entries.len();
         self.entries.retain(|e| keep(&e.name));
+        self.given_sources.retain(|name, _| keep(name));
         if self.entries.len() != before {
             self.graph = None;
             self.paths = None;
@@ -481,6 +490,7 @@ impl ModuleTable {
                     stat: snap.stat,
                     imports,
                     outline: Some(outline),
+                    given: false,
                 }),
             }
         }
@@ -489,7 +499,11 @@ impl ModuleTable {
 
     /// The file of `name` as it is now, as a change to (re)load, whether or not its
     /// content changed: for reloading a module on request or because of what it imports.
+    /// For a module that runs a source given by the host, that source.
     pub fn current(&self, name: &str) -> Option<Change> {
+        if let Some((path, bytes)) = self.given_sources.get(name) {
+            return self.given_change(name, path.clone(), bytes.to_vec());
+        }
         let entry = &self.entries[*self.index.get(name)?];
         let snap = Snapshot::read(&entry.path).ok()?;
         let (imports, outline) = analyze(&snap.bytes);
@@ -504,7 +518,70 @@ impl ModuleTable {
             baseline_known: entry
                 .seen
                 .is_some_and(|s| matches!(s.baseline, Base::Known(_))),
+            given: false,
         })
+    }
+
+    /// Module `name` brought to `bytes`, a source given by the host (sent from another
+    /// process, not read here), compiled as `path`. None when the module is not tracked,
+    /// or, unless `forced`, when it runs these bytes already or they failed before.
+    pub fn given(
+        &mut self,
+        name: &str,
+        path: PathBuf,
+        bytes: Vec<u8>,
+        forced: bool,
+    ) -> Option<Change> {
+        // What the module runs must be known to diff against it: read it now rather
+        // than run the whole module because a background read is not done.
+        self.finish_user_baselines();
+        let entry = &self.entries[*self.index.get(name)?];
+        let hash = ContentHash::of(&bytes);
+        let runs_it = entry.seen.is_some_and(|s| s.is_baseline(hash));
+        if !forced && (runs_it || entry.failed == Some(hash)) {
+            return None;
+        }
+        self.given_change(name, path, bytes)
+    }
+
+    fn given_change(&self, name: &str, path: PathBuf, bytes: Vec<u8>) -> Option<Change> {
+        let entry = &self.entries[*self.index.get(name)?];
+        let (imports, outline) = analyze(&bytes);
+        // The module's own file keeps its stat key: it is not what the module runs.
+        let stat = entry
+            .seen
+            .map(|s| s.stat)
+            .or_else(|| StatKey::of(&entry.path).ok())
+            .unwrap_or(StatKey {
+                mtime_ns: 0,
+                size: 0,
+                inode: 0,
+            });
+        Some(Change {
+            name: name.to_owned(),
+            path,
+            hash: ContentHash::of(&bytes),
+            bytes,
+            stat,
+            imports,
+            outline: Some(outline),
+            baseline_known: entry
+                .seen
+                .is_some_and(|s| matches!(s.baseline, Base::Known(_))),
+            given: true,
+        })
+    }
+
+    /// Module `name` runs `bytes` (given by the host, compiled as `path`), whatever its
+    /// file holds: they become its baseline. False when it is not tracked.
+    pub fn runs(&mut self, name: &str, path: PathBuf, bytes: Vec<u8>) -> bool {
+        match self.given_change(name, path, bytes) {
+            Some(change) => {
+                self.commit(&change);
+                true
+            }
+            None => false,
+        }
     }
 
     /// How to run again, in module `change.name`, what binds `names` (imports of values
@@ -591,6 +668,12 @@ impl ModuleTable {
 
     /// The module now runs `change`'s content: it becomes the baseline.
     pub fn commit(&mut self, change: &Change) {
+        if change.given {
+            let given = (change.path.clone(), Arc::from(change.bytes.as_slice()));
+            self.given_sources.insert(change.name.clone(), given);
+        } else {
+            self.given_sources.remove(&change.name);
+        }
         if let Some(entry) = self.entry_mut(&change.name) {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
@@ -985,5 +1068,56 @@ mod tests {
         let changes = scan(&mut table, None, &AHashSet::new());
         let refs: Vec<&Change> = changes.iter().collect();
         assert_eq!(table.batch_order(&refs), ["c", "a"]);
+    }
+
+    #[test]
+    fn a_given_source_is_a_change_unless_the_module_runs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        let there = PathBuf::from("/elsewhere/a.py");
+        assert!(table
+            .given("a", there.clone(), b"x = 1\n".to_vec(), false)
+            .is_none());
+        assert!(table
+            .given("a", there.clone(), b"x = 1\n".to_vec(), true)
+            .is_some());
+        assert!(table
+            .given("b", there.clone(), b"".to_vec(), true)
+            .is_none());
+        let change = table.given("a", there.clone(), b"x = 2\n".to_vec(), false);
+        let change = change.unwrap();
+        assert!(change.given && change.baseline_known);
+        assert_eq!(change.path, there);
+        table.commit(&change);
+        assert!(table
+            .given("a", there, b"x = 2\n".to_vec(), false)
+            .is_none());
+    }
+
+    #[test]
+    fn a_module_running_a_given_source_runs_it_again_not_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        let there = PathBuf::from("/elsewhere/a.py");
+        assert!(table.runs("a", there.clone(), b"x = 3\n".to_vec()));
+        let current = table.current("a").unwrap();
+        assert_eq!(current.bytes, b"x = 3\n");
+        assert_eq!(current.path, there);
+    }
+
+    #[test]
+    fn a_given_source_that_failed_is_not_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = table_with(dir.path(), &[("a", "x = 1\n")]);
+        let there = PathBuf::from("/elsewhere/a.py");
+        let change = table.given("a", there.clone(), b"x = (\n".to_vec(), false);
+        let change = change.unwrap();
+        table.fail("a", change.stat, change.hash);
+        assert!(table
+            .given("a", there.clone(), b"x = (\n".to_vec(), false)
+            .is_none());
+        assert!(table
+            .given("a", there, b"x = 4\n".to_vec(), false)
+            .is_some());
     }
 }

@@ -51,6 +51,9 @@ class Event:
     def ms(self) -> float: ...
     @property
     def note(self) -> str | None: ...
+    @property
+    def source(self) -> bytes | None:
+        """For a reload: the exact bytes the module was compiled from."""
 
 @final
 class Tracker:
@@ -65,6 +68,20 @@ class Tracker:
         """Detect, order, plan and reload the batch ``policy`` selects (an object with
         the attributes of ``fastautoreload.reloader.CheckPolicy``); the events say what
         happened. Only a bug of ours raises (``InternalError``)."""
+    def apply(
+        self,
+        modules: Mapping[str, Any],
+        sources: Sequence[tuple[str, bytes, str, bool]],
+        policy: Any,
+    ) -> list[Event]:
+        """Reload modules from given sources, each ``(name, source, path, whole)``,
+        compiled as ``path`` rather than read from their files (a Dask worker applying
+        what its session reloaded); as ``check`` otherwise. Modules not imported, and
+        those that run that source already or failed on it (unless ``whole``), are left
+        alone."""
+    def runs(self, modules: Mapping[str, Any], name: str, source: bytes, path: str) -> bool:
+        """Module ``name`` runs ``source`` (compiled as ``path``), whatever its file
+        holds: later reloads start from it. False if it has no source to track."""
     def binders_of(self, name: str) -> list[tuple[str, list[tuple[str, str]]]]:
         """Modules binding names from ``name`` at import time, with (name, bound_as) pairs."""
     def dependents(self, name: str) -> list[str]:

@@ -373,7 +373,10 @@ def describe_dependents(reloader, name: str) -> str:
 
 def describe_stats(reloader) -> str:
     """``%autoreload --stats`` as text."""
-    return messages.stats_report(reloader.stats(), reloader.reload_times[-10:])
+    # Only a session that imported fastautoreload.dask has clusters (and distributed).
+    cluster = sys.modules.get("fastautoreload.dask")
+    clusters = messages.cluster_stats(cluster.stats()) if cluster is not None else []
+    return messages.stats_report(reloader.stats(), reloader.reload_times[-10:], clusters)
 
 
 def _reporter(print_: bool, log: bool):

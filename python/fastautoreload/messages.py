@@ -54,12 +54,11 @@ def failure(event) -> str:
             "please report it.]"
         )
     path, line = _where(error, event.path)
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    text = error_text(error)
     where = f"{path}, line {line}" if line else path
     # The header names the place, Python's text below names the error (once).
     return (
-        f"[autoreload of {event.module} failed: error in {where}; the module is "
-        f"unchanged.\n{text.rstrip()}]"
+        f"[autoreload of {event.module} failed: error in {where}; the module is unchanged.\n{text}]"
     )
 
 
@@ -71,6 +70,12 @@ def _where(error: BaseException, path: str) -> tuple[str, int | None]:
     if frames:
         return frames[-1].filename, frames[-1].lineno
     return path, None
+
+
+def error_text(error: BaseException) -> str:
+    """An exception as Python shows it, traceback included."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return text.rstrip()
 
 
 def warnings(event) -> list[str]:
@@ -199,7 +204,7 @@ def not_tracked(name: str) -> str:
     return f"{name!r} is not a tracked module (not imported, or no Python source)."
 
 
-def stats_report(stats: dict, recent: list[tuple[str, float]]) -> str:
+def stats_report(stats: dict, recent: list[tuple[str, float]], clusters: list[str]) -> str:
     """``%autoreload --stats``: every duration in ms, every count says what it counts."""
     tracked = stats["modules_tracked"]
     library = stats["modules_library"]
@@ -217,5 +222,73 @@ def stats_report(stats: dict, recent: list[tuple[str, float]]) -> str:
             f"baselines pending:    {stats['baselines_pending']} "
             f"(read in the background by {stats['baseline_readers']} thread(s))",
             f"reloads done:         {stats['reloads_done']}; last: {done}",
+            *clusters,
         ]
     )
+
+
+# -- the workers of a Dask cluster (fastautoreload.dask) -------------------------------------
+
+
+def worker_failure(address: str, module: str, text: str, internal: bool) -> str:
+    """A reload that succeeded in the session and failed on one worker."""
+    if internal:
+        return (
+            f"[autoreload of {module} failed on worker {address}: fastautoreload could not "
+            f"apply the new version ({text}); the module is unchanged there. This is a bug "
+            "in fastautoreload, please report it.]"
+        )
+    return f"[autoreload of {module} failed on worker {address}: {text}]"
+
+
+def worker_warning(address: str, line: str) -> str:
+    """A warning of a worker's reload (as ``warnings`` words it), with the worker's name."""
+    return f"{line} (on worker {address})"
+
+
+def worker_timeout(address: str, seconds: float) -> str:
+    return (
+        f"[fastautoreload: worker {address} did not answer within {seconds:g} s; it gets "
+        "the new code when it does]"
+    )
+
+
+def worker_unreachable(address: str, error: BaseException) -> str:
+    return (
+        f"[fastautoreload: worker {address} could not be reached "
+        f"({type(error).__name__}: {error}); the other workers got the new code]"
+    )
+
+
+def scheduler_timeout(what: str, address: str, seconds: float) -> str:
+    return (
+        f"[fastautoreload: the Dask scheduler at {address} did not answer within "
+        f"{seconds:g} s ({what}); workers may keep the old code until the next reload]"
+    )
+
+
+def scheduler_unreachable(what: str, address: str, error: BaseException) -> str:
+    return (
+        f"[fastautoreload: the Dask scheduler at {address} could not be reached ({what}: "
+        f"{type(error).__name__}: {error}); workers may keep the old code]"
+    )
+
+
+def cluster_stats(stats: list[dict]) -> list[str]:
+    """``%autoreload --stats`` lines for the attached clusters."""
+    if not stats:
+        return ["dask cluster:         none attached"]
+    lines = []
+    for s in stats:
+        lines.append(f"dask cluster:         {s['scheduler']} ({s['workers']} worker(s))")
+        if s["syncs"] == 0:
+            lines.append("  last sync:          none yet")
+            continue
+        lines.append(
+            f"  last sync:          {s['reached']}/{s['asked']} worker(s) reached, "
+            f"{s['modules']} module(s), {s['bytes']} bytes, {s['ms']:.1f} ms "
+            f"(slowest worker: {s['worker_ms']:.1f} ms)"
+        )
+        trouble = f"{s['failed']} failed, {s['timed_out']} timed out"
+        lines.append(f"  syncs done:         {s['syncs']} (last: {trouble})")
+    return lines

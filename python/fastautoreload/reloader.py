@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
-from . import _native, fresh_bindings, messages
+from . import _native, batches, fresh_bindings, messages
 from .import_tracker import ImportFromTracker
 
 logger = logging.getLogger("autoreload")
@@ -198,7 +198,19 @@ class ModuleReloader:
                 done.append(event.module)
                 self._after_reload(event)
         self._report_notes()
+        batch = batches.record(events, policy)
+        if batch is not None:
+            self._send(batch)
         return done
+
+    def _send(self, batch: batches.Batch) -> None:
+        """Hand what was reloaded to those who follow the session (a cluster's workers):
+        their trouble is reported, never raised into the cell."""
+        for follower in batches.followers():
+            try:
+                follower(batch)
+            except (Exception, KeyboardInterrupt) as error:
+                self.report_internal_error(error)
 
     def _after_reload(self, event) -> None:
         self.reload_times.append((event.module, event.ms))

@@ -105,6 +105,41 @@ pub fn run_batch(
             .filter(|c| !policy.forced.contains(&c.name))
             .map(Item::changed),
     );
+    run_items(py, table, graveyard, modules, items, policy)
+}
+
+/// Reloads sources given by the host (sent by another process, not read from the files
+/// here), each `(change, whole)`, as `run_batch` reloads changes: in dependency order,
+/// then the modules holding values they changed.
+pub fn run_given(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    graveyard: &mut Graveyard,
+    modules: &Bound<'_, PyDict>,
+    given: Vec<(Change, bool)>,
+    policy: &Policy,
+) -> PyResult<Vec<Event>> {
+    let items = given
+        .into_iter()
+        .map(|(change, whole)| {
+            let item = Item::changed(change);
+            Item {
+                whole: whole || item.whole,
+                ..item
+            }
+        })
+        .collect();
+    run_items(py, table, graveyard, modules, items, policy)
+}
+
+fn run_items(
+    py: Python<'_>,
+    table: &mut ModuleTable,
+    graveyard: &mut Graveyard,
+    modules: &Bound<'_, PyDict>,
+    items: Vec<Item>,
+    policy: &Policy,
+) -> PyResult<Vec<Event>> {
     let mut pending = ordered(table, items);
     let mut done: AHashSet<String> = AHashSet::new();
     let mut events = Vec::new();
@@ -166,7 +201,7 @@ fn reload_item(
             table.commit(c);
             graveyard.update(py, name, &reloaded.departed, &reloaded.revived);
             let stale = stale_importers(table, modules, name, &reloaded, policy, done);
-            events.push(reloaded_event(py, subject, reloaded));
+            events.push(reloaded_event(py, subject, reloaded).with_source(py, &c.bytes));
             stale
         }
         Err(failure) => {

@@ -2,7 +2,7 @@
 //! read (`fastautoreload/messages.py`); nothing here is meant to be shown as it is.
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 /// Something the patcher could not carry over, as `(kind, subject, detail)`:
 /// - `replaced`: class `subject` was replaced, not patched; `detail` says why
@@ -77,6 +77,9 @@ pub struct Event {
     pub ms: f64,
     /// A note: how changes are detected (a fallback to polling and why).
     pub note: Option<String>,
+    /// Reloaded: the exact bytes the module was compiled from (for hosts that send them
+    /// on, such as the workers of a cluster).
+    pub source: Option<Py<PyBytes>>,
 }
 
 #[pymethods]
@@ -112,6 +115,15 @@ impl Event {
             internal: false,
             ms: 0.0,
             note: None,
+            source: None,
+        }
+    }
+
+    /// The same event, with the bytes its module was compiled from.
+    pub fn with_source(self, py: Python<'_>, source: &[u8]) -> Event {
+        Event {
+            source: Some(PyBytes::new(py, source).unbind()),
+            ..self
         }
     }
 

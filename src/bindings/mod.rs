@@ -93,14 +93,15 @@ fn reload_module(
                     because_of: None,
                 };
                 let previous = done.previous.clone_ref(py);
-                Ok(events::Event::reloaded(
+                let event = events::Event::reloaded(
                     subject,
                     done.ran,
                     done.rebound,
                     previous,
                     &done.warnings,
                     done.ms,
-                ))
+                );
+                Ok(event.with_source(py, source))
             }
             Err(reload::Failure::User(err) | reload::Failure::Internal(err)) => Err(err),
         },

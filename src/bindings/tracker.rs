@@ -98,6 +98,55 @@ impl Tracker {
         })
     }
 
+    /// Reloads modules from sources given by the host rather than read from their files
+    /// (a Dask worker applying what its session reloaded): each `(name, source, path,
+    /// whole)` brings module `name` from what it runs to `source`, compiled as `path`,
+    /// by the same plan, transaction and patching as `check`; `whole` runs it whole
+    /// (a reload forced in the session). Modules not imported here, and modules that run
+    /// that source already or failed on it before (unless `whole`), are left alone.
+    /// Modules that imported values that changed run again, as after `check`.
+    fn apply(
+        &mut self,
+        py: Python<'_>,
+        modules: &Bound<'_, PyDict>,
+        sources: Vec<(String, Vec<u8>, PathBuf, bool)>,
+        policy: Policy,
+    ) -> PyResult<Vec<Event>> {
+        boundary(|| {
+            let start = Instant::now();
+            self.sync_with(py, modules)?;
+            let given = sources
+                .into_iter()
+                .filter_map(|(name, bytes, path, whole)| {
+                    let change = self.table.given(&name, path, bytes, whole)?;
+                    Some((change, whole))
+                })
+                .collect();
+            let table = &mut self.table;
+            let graveyard = &mut self.graveyard;
+            let events = check::run_given(py, table, graveyard, modules, given, &policy)?;
+            self.last_check_us = start.elapsed().as_micros();
+            Ok(events)
+        })
+    }
+
+    /// Module `name` of `modules` runs `source` (given by the host and compiled as
+    /// `path`), whatever its file holds: that is what later reloads start from. False
+    /// when the module has no source to track.
+    fn runs(
+        &mut self,
+        py: Python<'_>,
+        modules: &Bound<'_, PyDict>,
+        name: &str,
+        source: Vec<u8>,
+        path: PathBuf,
+    ) -> PyResult<bool> {
+        boundary(|| {
+            self.sync_with(py, modules)?;
+            Ok(self.table.runs(name, path, source))
+        })
+    }
+
     /// The modules that bind names from `name` at import time (`from name import x as
     /// y`), each with its `(x, y)` pairs.
     fn binders_of(&mut self, name: &str) -> PyResult<Binders> {
