@@ -70,7 +70,7 @@ class Tracker:
         happened. Only a bug of ours raises (``InternalError``)."""
     def apply(
         self,
-        modules: Mapping[str, Any],
+        modules: dict[str, Any],
         sources: Sequence[tuple[str, bytes, str, bool]],
         policy: Any,
     ) -> list[Event]:
@@ -79,7 +79,7 @@ class Tracker:
         what its session reloaded); as ``check`` otherwise. Modules not imported, and
         those that run that source already or failed on it (unless ``whole``), are left
         alone."""
-    def runs(self, modules: Mapping[str, Any], name: str, source: bytes, path: str) -> bool:
+    def runs(self, modules: dict[str, Any], name: str, source: bytes, path: str) -> bool:
         """Module ``name`` runs ``source`` (compiled as ``path``), whatever its file
         holds: later reloads start from it. False if it has no source to track."""
     def binders_of(self, name: str) -> list[tuple[str, list[tuple[str, str]]]]:
