@@ -30,7 +30,7 @@ pub struct Job {
     pub path: PathBuf,
     /// The stat key recorded when the module was first seen, and when.
     pub stat: StatKey,
-    pub recorded_at_ns: i128,
+    pub recorded_at_ns: i64,
     /// Installed code: only its hash is needed until it changes.
     pub library: bool,
 }
@@ -180,7 +180,7 @@ pub(crate) mod tests {
     use crate::module_table::now_ns;
     use std::fs;
 
-    fn job_for(path: PathBuf, recorded_at_ns: i128) -> Job {
+    fn job_for(path: PathBuf, recorded_at_ns: i64) -> Job {
         Job {
             name: "m".into(),
             object_id: 1,

@@ -8,7 +8,7 @@ use std::path::Path;
 /// (including an mtime that moves backwards) sends the file to be hashed again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatKey {
-    pub mtime_ns: i128,
+    pub mtime_ns: i64,
     pub size: u64,
     pub inode: u64,
 }
@@ -33,7 +33,8 @@ impl StatKey {
     fn from_metadata(meta: &fs::Metadata) -> StatKey {
         use std::os::unix::fs::MetadataExt;
         StatKey {
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            // Nanoseconds in an i64 reach the year 2262.
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
             size: meta.size(),
             inode: meta.ino(),
         }
@@ -45,7 +46,7 @@ impl StatKey {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128);
+            .map_or(0, |d| d.as_nanos() as i64);
         StatKey {
             mtime_ns,
             size: meta.len(),

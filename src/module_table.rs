@@ -27,10 +27,10 @@ use crate::path_index::PathIndex;
 /// inode all unchanged, so a recently modified file is hashed again instead. Filesystems
 /// with sub-second timestamps tick at most every few milliseconds (the kernel's coarse
 /// clock); a whole-second mtime may come from one with 1 or 2 second granularity.
-const RACY_WINDOW_FINE_NS: i128 = 50_000_000;
-const RACY_WINDOW_COARSE_NS: i128 = 2_000_000_000;
+const RACY_WINDOW_FINE_NS: i64 = 50_000_000;
+const RACY_WINDOW_COARSE_NS: i64 = 2_000_000_000;
 
-fn racy_window(mtime_ns: i128) -> i128 {
+fn racy_window(mtime_ns: i64) -> i64 {
     if mtime_ns % 1_000_000_000 == 0 {
         RACY_WINDOW_COARSE_NS
     } else {
@@ -87,7 +87,7 @@ impl Entry {
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     stat: StatKey,
-    recorded_at_ns: i128,
+    recorded_at_ns: i64,
     baseline: Base,
 }
 
@@ -137,7 +137,7 @@ impl Seen {
 /// Whether a file whose stat key was `stat` when recorded at `recorded_at_ns` cannot
 /// have changed without changing its stat key (it was not modified within the window
 /// its file system's timestamps may not tell apart).
-pub(crate) fn stat_trusted(stat: &StatKey, recorded_at_ns: i128) -> bool {
+pub(crate) fn stat_trusted(stat: &StatKey, recorded_at_ns: i64) -> bool {
     stat.mtime_ns + racy_window(stat.mtime_ns) < recorded_at_ns
 }
 
@@ -275,6 +275,10 @@ impl ModuleTable {
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         let before = self.entries.len();
         self.entries.retain(|e| keep(&e.name));
+        // Entries are kept all session: no spare capacity from the pushes that made them.
+        if self.entries.capacity() > self.entries.len() + self.entries.len() / 4 {
+            self.entries.shrink_to_fit();
+        }
         self.given_sources.retain(|name, _| keep(name));
         if self.entries.len() != before {
             self.graph = None;
@@ -731,10 +735,10 @@ fn look(entry: &Entry) -> Look {
     Look::Read(snap, analysis)
 }
 
-pub(crate) fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 #[cfg(test)]
