@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from IPython.core import magic_arguments
@@ -10,19 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from ._native import InternalError
-from .reloader import ModuleReloader
-
-_MODES = {
-    "0": "off",
-    "off": "off",
-    "1": "explicit",
-    "explicit": "explicit",
-    "2": "all",
-    "all": "all",
-    "3": "complete",
-    "complete": "complete",
-}
-
+from .reloader import MODES, ModuleReloader, apply_mode, reporter
 
 @magics_class
 class AutoreloadMagics(Magics):
@@ -178,7 +165,7 @@ class AutoreloadMagics(Magics):
         reloader = self._reloader
         reloader.full_reload = args.full or mode.endswith("-")
         mode = mode.removesuffix("-") or "now"
-        reloader._report = _reporter(args.print, args.log)
+        reloader._report = reporter(args.print, args.log)
         reloader.hide_errors = args.hide_errors
         if args.modules and mode != "now":
             raise UsageError("module names go with 'now': %autoreload now pkg [other ...]")
@@ -188,13 +175,9 @@ class AutoreloadMagics(Magics):
             except InternalError as error:  # a bug of ours: said, never raised at the user
                 reloader.report_internal_error(error)
             return
-        if mode not in _MODES:
+        if mode not in MODES:
             raise ValueError(f'Unrecognized autoreload mode "{mode}".')
-        setting = _MODES[mode]
-        reloader.enabled = setting != "off"
-        if setting != "off":
-            reloader.check_all = setting in ("all", "complete")
-            reloader.autoload_obj = setting == "complete"
+        apply_mode(reloader, MODES[mode])
 
     def _reload_now(self, modules: list[str]) -> None:
         for name in modules:
@@ -335,15 +318,3 @@ def describe_stats(reloader) -> str:
             f"reloads done:         {stats['reloads_done']} (last ms: {recent})",
         ]
     )
-
-
-def _reporter(print_: bool, log: bool):
-    log_info = logging.getLogger("autoreload").info
-    sinks = [sink for sink, on in ((print, print_), (log_info, log)) if on]
-
-    def report(msg: str) -> None:
-        for sink in sinks:
-            sink(msg)
-
-    report.active = bool(sinks)
-    return report
