@@ -22,7 +22,7 @@ from types import CodeType
 
 # The file names prompts compile statements under: "<stdin>" (the C prompt; "<stdin>-3"
 # on 3.13), "<python-input-3>" (3.13's REPL), "<console>" (code.InteractiveConsole).
-_PROMPT_FILE = re.compile(r"<(?:stdin|console|python-input)(?:-\d+)?>\Z")
+_PROMPT_FILE = re.compile(r"(?:<stdin>(?:-\d+)?|<python-input-\d+>|<console>)\Z")
 
 _served = None  # the LiveSession the hook reports to, or None
 _installed = False
