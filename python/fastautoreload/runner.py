@@ -30,7 +30,8 @@ def run_script(path: str, args: list[str], options: live.Options) -> None:
         sys.path[0] = os.path.dirname(os.path.realpath(path))
     session = live.start(options, at_prompt=False)
     _track_source(session, path)
-    _run(lambda: runpy.run_path(path, run_name="__main__"))
+    # `python script.py` gives the script an absolute `__file__` (3.9+), argv[0] as typed.
+    _run(lambda: runpy.run_path(os.path.abspath(path), run_name="__main__"))
 
 
 def run_module(name: str, args: list[str], options: live.Options) -> None:
@@ -78,7 +79,10 @@ def _run(function):
 
 def _from_program_frames(hook):
     def excepthook(kind, value, tb):
-        hook(kind, value, _program_traceback(tb))
+        tb = _program_traceback(tb)
+        if isinstance(value, BaseException):  # python prints the traceback it holds
+            value = value.with_traceback(tb)
+        hook(kind, value, tb)
 
     return excepthook
 

@@ -13,8 +13,9 @@ use pyo3::prelude::*;
 /// queue of pending calls is full (the caller tries again later).
 ///
 /// What the callable raises is raised in the main thread where it was interrupted, as
-/// a signal handler's exception would be; callers that must not disturb the program
-/// catch everything themselves.
+/// if raised by the code running there (its traceback starts there, without the
+/// callable's frames); callers that must not disturb the program catch everything
+/// themselves.
 #[pyfunction]
 pub fn call_on_main_thread(callable: Py<PyAny>) -> bool {
     let arg = callable.into_ptr().cast::<c_void>();
@@ -37,7 +38,7 @@ extern "C" fn run_pending(arg: *mut c_void) -> c_int {
             match callable.call0() {
                 Ok(_) => 0,
                 Err(err) => {
-                    err.restore(py);
+                    raise_here(py, err);
                     -1
                 }
             }
@@ -45,4 +46,12 @@ extern "C" fn run_pending(arg: *mut c_void) -> c_int {
     }));
     // A panic here is a bug of ours: it must not take the program down or raise in it.
     outcome.unwrap_or(0)
+}
+
+/// Sets `err` as the exception being raised, with no traceback of its own: the frames
+/// it propagates through from here (the interrupted code's) make its traceback.
+fn raise_here(py: Python<'_>, err: PyErr) {
+    let value = err.into_value(py);
+    let _ = value.bind(py).setattr("__traceback__", py.None());
+    PyErr::from_value(value.into_bound(py).into_any()).restore(py);
 }
