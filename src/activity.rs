@@ -107,7 +107,10 @@ mod tests {
         let activity = Activity::default();
         let seen = activity.count();
         activity.bump();
-        assert_eq!(activity.wait(seen, Duration::ZERO), Woken::Changed(seen + 1));
+        assert_eq!(
+            activity.wait(seen, Duration::ZERO),
+            Woken::Changed(seen + 1)
+        );
     }
 
     #[test]

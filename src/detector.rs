@@ -349,7 +349,9 @@ mod tests {
         // Bounded: the event ends the wait; the timeout only guards a broken watcher.
         let woken = activity.wait(seen, Duration::from_secs(60));
         assert!(matches!(woken, Woken::Changed(_)), "{woken:?}");
-        assert!(matches!(detector.candidates(), Candidates::Some { paths, .. } if paths.contains(&file)));
+        assert!(
+            matches!(detector.candidates(), Candidates::Some { paths, .. } if paths.contains(&file))
+        );
     }
 
     #[test]
@@ -358,7 +360,10 @@ mod tests {
 
         let detector = Detector::new(true);
         let activity = detector.activity();
-        assert_eq!(activity.wait(activity.count(), std::time::Duration::ZERO), Woken::PollDue);
+        assert_eq!(
+            activity.wait(activity.count(), std::time::Duration::ZERO),
+            Woken::PollDue
+        );
     }
 
     #[test]

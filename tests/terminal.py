@@ -50,7 +50,7 @@ class Terminal:
             if left <= 0 or not self._read(left):
                 raise AssertionError(
                     f"{text!r} did not appear; output since the last match:\n"
-                    f"{self.output[self._seen:]}"
+                    f"{self.output[self._seen :]}"
                 )
 
     def send_line(self, line: str) -> None:

@@ -14,8 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest

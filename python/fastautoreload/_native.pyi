@@ -1,6 +1,6 @@
 """Type stubs for fastautoreload's native core (written by hand; see src/bindings)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Literal, final
 
@@ -53,6 +53,17 @@ class Event:
     def note(self) -> str | None: ...
 
 @final
+class ChangeSignal:
+    """What a thread waits on, GIL released, to learn that a check may find something."""
+
+    def wait(self, timeout: float) -> Literal["changed", "poll", "quiet", "closed"]:
+        """Waits up to ``timeout`` seconds: "changed" (files may have changed since the
+        last wait that returned), "poll" (the time passed while some files are polled),
+        "quiet" (nothing happened) or "closed"."""
+    def close(self) -> None:
+        """Ends the current wait and every later one."""
+
+@final
 class Tracker:
     """Follows the modules of ``sys.modules``; ``check`` reloads what changed."""
 
@@ -74,6 +85,8 @@ class Tracker:
     def path_of(self, name: str) -> str | None: ...
     def stats(self) -> dict[str, Any]:
         """Modules tracked, detection mode, directories watched, last check time."""
+    def change_signal(self) -> ChangeSignal:
+        """What a thread waits on to learn that a check may find something."""
     def close(self) -> None:
         """Stop the background threads reading baselines."""
     def __len__(self) -> int: ...
@@ -84,6 +97,10 @@ def reload_module(module: ModuleType, source: bytes, path: str) -> Event:
 
 def update_object(old: Any, new: Any) -> bool:
     """Patch function or class ``old`` to behave as ``new``; False if they are unrelated."""
+
+def call_on_main_thread(callable: Callable[[], object]) -> bool:
+    """Run ``callable()`` on the main thread at its next safe point (a pending call);
+    False when the interpreter's queue is full. What it raises is raised there."""
 
 def source_path(module: Any) -> str | None:
     """The module's source file, or None if fastautoreload would not reload it."""

@@ -11,6 +11,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from ._native import InternalError
 from .reloader import MODES, ModuleReloader, apply_mode, reporter
 
+
 @magics_class
 class AutoreloadMagics(Magics):
     def __init__(self, *a, **kw):

@@ -22,9 +22,7 @@ class WatchThread:
         self._interval = interval
         self._signal = session.reloader.change_signal()
         self._call = MainThreadCall(session.check)
-        self._thread = threading.Thread(
-            target=self._run, name="fastautoreload-watch", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="fastautoreload-watch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
