@@ -35,14 +35,16 @@ def value():
 
 
 class Program:
-    """A program under ``python -m fastautoreload``, its stdout and stderr merged."""
+    """A program under ``python -m fastautoreload`` (or python itself, ``plain``), its
+    stdout and stderr merged."""
 
-    def __init__(self, args: list[str], cwd: Path):
+    def __init__(self, args: list[str], cwd: Path, plain: bool = False):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FASTAUTORELOAD")}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
+        ours = [] if plain else ["-m", "fastautoreload"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fastautoreload", *args],
+            [sys.executable, *ours, *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -96,8 +98,8 @@ class Program:
 def programs():
     started: list[Program] = []
 
-    def start(args: list[str], cwd: Path) -> Program:
-        program = Program(args, cwd)
+    def start(args: list[str], cwd: Path, plain: bool = False) -> Program:
+        program = Program(args, cwd, plain)
         started.append(program)
         return program
 
@@ -179,6 +181,48 @@ def test_a_failed_reload_keeps_the_old_code_is_said_once_and_is_retried(tmp_path
     program.wait_for("value stop")
     assert program.exit_status() == 3
     assert sum("autoreload of" in line for line in program.lines) == 1
+
+
+def test_enable_in_a_program_applies_edits_as_they_are_saved(tmp_path, programs):
+    name = unique_name("work")
+    path = write(tmp_path / f"{name}.py", VERSIONED.format(v="one"))
+    script = tmp_path / "enables.py"
+    script.write_text("import fastautoreload\n\nfastautoreload.enable(print=True)\n" + _loop(name))
+    program = programs([str(script)], cwd=tmp_path, plain=True)
+    _edit_until_stop(program, path)
+    assert program.exit_status() == 3
+
+
+def test_mode_1_reloads_only_the_modules_named(tmp_path, programs):
+    named, other = unique_name("named"), unique_name("other")
+    named_path = write(tmp_path / f"{named}.py", VERSIONED.format(v="one"))
+    other_path = write(tmp_path / f"{other}.py", VERSIONED.format(v="one"))
+    script = tmp_path / "both.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import sys
+            import time
+
+            import {named}
+            import {other}
+
+            for _ in range({ITERATIONS}):
+                print("values", {named}.value(), {other}.value(), flush=True)
+                if {named}.value() == "two":
+                    sys.exit(0)
+                time.sleep(0.01)
+            sys.exit(99)
+            """
+        )
+    )
+    program = programs(["--mode", "1", "--modules", named, str(script)], cwd=tmp_path)
+    program.wait_for("values one one")
+    # The other module first: any check that sees the named one's edit sees it too.
+    write(other_path, VERSIONED.format(v="two"))
+    write(named_path, VERSIONED.format(v="two"))
+    assert program.wait_for("values two")[-1] == "values two one"
+    assert program.exit_status() == 0
 
 
 def test_worker_threads_run_the_new_code(tmp_path, programs):
@@ -284,6 +328,18 @@ def test_an_uncaught_exception_looks_as_under_python(tmp_path):
     assert under_us.stdout == under_python.stdout == "started\n"
     assert under_us.stderr == under_python.stderr
     assert "Traceback (most recent call last):" in under_us.stderr
+
+
+def test_importing_fastautoreload_leaves_ipython_out(tmp_path):
+    code = (
+        "import sys, fastautoreload\n"
+        "assert 'IPython' not in sys.modules, 'imported IPython'\n"
+        "from fastautoreload import AutoreloadMagics, load_ipython_extension\n"
+        "assert 'IPython' in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = _run_plainly([sys.executable, "-c", code], tmp_path)
+    assert done.stdout == "ok\n", done.stderr
 
 
 def test_a_script_that_is_not_there_is_said_as_python_says_it(tmp_path):
