@@ -113,16 +113,21 @@ class LiveSession:
         self.check(interrupt_program=False)
 
     def module_executing(self) -> None:
-        """A module of the user's starts running: follow it from now on."""
+        """A module of the user's starts running: follow it from now on (unless another
+        thread is using the tracker: the next check follows it then)."""
         if self._busy:  # imported by a reload: the check that runs it syncs after
             return
         self._busy = True
         try:
-            self.reloader.sync()
+            self.reloader.sync(wait=False)
         except BaseException as error:
             self.reloader.report_internal_error(error)
         finally:
             self._busy = False
+        if self._again and self._watch is not None:
+            # A check was asked for during the import: it was put off, not dropped.
+            self._again = False
+            self._watch.request_check()
 
     def check(self, interrupt_program: bool = True) -> None:
         """Reloads what changed. A check asked for while one runs (a module's code

@@ -80,6 +80,18 @@ class _OneCallerAtATime:
 
         return call
 
+    def call_if_free(self, name: str, *args) -> bool:
+        """Calls ``tracker.name(*args)`` unless another thread is in a call; returns
+        whether it ran. For callers that must never wait (in the middle of an import,
+        waiting on a thread that may be waiting on that import would deadlock)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            getattr(self._tracker, name)(*args)
+            return True
+        finally:
+            self._lock.release()
+
 
 def _quiet(msg: str) -> None:
     pass
@@ -243,9 +255,14 @@ class ModuleReloader:
         """Stops the background work (reading the baselines of modules loaded before)."""
         self._tracker.close()
 
-    def sync(self) -> None:
-        """Start following the modules imported since the last call (after each cell)."""
+    def sync(self, wait: bool = True) -> bool:
+        """Start following the modules imported since the last call (after each cell).
+        With ``wait=False``, only if no other thread is using the tracker; returns
+        whether it synced."""
+        if not wait:
+            return self._tracker.call_if_free("sync", sys.modules)
         self._tracker.sync(sys.modules)
+        return True
 
     def change_signal(self):
         """What a thread waits on to learn that a check may find something: see

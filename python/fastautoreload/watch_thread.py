@@ -27,6 +27,10 @@ class WatchThread:
     def start(self) -> None:
         self._thread.start()
 
+    def request_check(self) -> None:
+        """Ask the main thread for a check (from any thread)."""
+        self._call.request()
+
     def stop(self) -> None:
         self._signal.close()
         if threading.current_thread() is not self._thread:
