@@ -12,7 +12,7 @@ import os
 import pty
 import re
 import select
-import signal
+import subprocess
 import time
 
 TIMEOUT = 60.0
@@ -26,13 +26,21 @@ class Terminal:
     """A child process whose stdin, stdout and stderr are one pseudo-terminal."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: becomes the program
-            try:
-                os.chdir(cwd)
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
+        # Started by subprocess, not pty.fork(): the test process has threads, and a
+        # forked child must not run Python code before it execs.
+        self.fd, terminal = pty.openpty()
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=terminal,
+                stdout=terminal,
+                stderr=terminal,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            os.close(terminal)
         self.output = ""  # everything read so far, control sequences removed
         self._seen = 0  # where the next expect starts looking
 
@@ -66,13 +74,13 @@ class Terminal:
             pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
+            status = self.proc.poll()
+            if status is not None:
                 os.close(self.fd)
-                return os.waitstatus_to_exitcode(status)
+                return status
             self._read(0.2)  # drains output so the child never blocks writing it
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
+        self.proc.kill()
+        self.proc.wait()
         os.close(self.fd)
         raise AssertionError(f"the prompt did not exit; output:\n{self.output}")
 

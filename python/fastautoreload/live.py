@@ -115,7 +115,7 @@ class LiveSession:
     def module_executing(self) -> None:
         """A module of the user's starts running: follow it from now on (unless another
         thread is using the tracker: the next check follows it then)."""
-        if self._busy:  # imported by a reload: the check that runs it syncs after
+        if self._busy:  # imported by a reload being run: the next check follows it
             return
         self._busy = True
         try:
