@@ -4,5 +4,5 @@
 # cell sees the new code through references taken before the edit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/venv.sh
+source scripts/venv.sh ipython
 "$VENV/bin/python" scripts/demo.py

@@ -13,9 +13,11 @@
 //! replaced by a link or by a plain file), never on a quiet cell.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ahash::AHashSet;
 
+use crate::activity::Activity;
 use crate::path_index::{resolve, Links};
 use crate::watcher::{WatchError, Watcher};
 
@@ -53,6 +55,8 @@ pub struct Detector {
     suspended: bool,
     /// Events were not followed for a while: the next check looks at every file.
     rescan: bool,
+    /// What a thread waits on before asking for a check (see `activity.rs`).
+    activity: Arc<Activity>,
 }
 
 impl Detector {
@@ -68,6 +72,7 @@ impl Detector {
     pub fn from_start(started: Result<Watcher, String>) -> Detector {
         match started {
             Ok(watcher) => Detector {
+                activity: watcher.activity(),
                 watcher: Some(watcher),
                 mode: Mode::Events,
                 polled_dirs: AHashSet::new(),
@@ -83,7 +88,10 @@ impl Detector {
     }
 
     fn polling(reason: String) -> Detector {
+        let activity = Arc::new(Activity::default());
+        activity.set_polling(true);
         Detector {
+            activity,
             watcher: None,
             notes: vec![format!("changes are detected by polling: {reason}")],
             mode: Mode::Polling(reason),
@@ -127,6 +135,7 @@ impl Detector {
     /// Ends watching for good (the extension is unloaded): checks poll from now on.
     pub fn close(&mut self) {
         self.watcher = None;
+        self.update_polling();
         self.suspended = false;
     }
 
@@ -140,6 +149,18 @@ impl Detector {
 
     pub fn polled_dirs(&self) -> usize {
         self.polled_dirs.len()
+    }
+
+    /// What a thread waits on to learn that a check may find something: file events,
+    /// or time passing while some files are polled.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.activity)
+    }
+
+    /// Tells waiters whether time alone can bring changes (some files are polled).
+    fn update_polling(&self) {
+        let polling = self.watcher.is_none() || !self.polled_dirs.is_empty();
+        self.activity.set_polling(polling);
     }
 
     /// Messages not yet given to the user.
@@ -197,6 +218,14 @@ impl Detector {
     }
 
     fn watch_dir(&mut self, dir: &Path) {
+        let polled = self.polled_dirs.len();
+        self.watch_or_poll(dir);
+        if self.polled_dirs.len() != polled {
+            self.update_polling();
+        }
+    }
+
+    fn watch_or_poll(&mut self, dir: &Path) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
@@ -244,6 +273,7 @@ impl Detector {
         match watcher.drain() {
             Some(drained) => {
                 self.polled_dirs.extend(drained.lost);
+                self.update_polling();
                 if drained.rescan || rescan {
                     // Links may have changed unseen; every file is checked anyway.
                     self.follow_all();
@@ -260,6 +290,7 @@ impl Detector {
             None => {
                 let reason = "the file watcher stopped answering";
                 self.watcher = None;
+                self.update_polling();
                 self.notes
                     .push(format!("changes are detected by polling: {reason}"));
                 self.mode = Mode::Polling(reason.into());
@@ -369,6 +400,40 @@ mod tests {
         // What was saved while the watches were off has left no event: look at all once.
         assert!(matches!(detector.candidates(), Candidates::All));
         assert!(matches!(detector.candidates(), Candidates::Some { .. }));
+    }
+
+    #[test]
+    fn an_edit_wakes_a_thread_waiting_for_activity() {
+        use crate::activity::Woken;
+        use std::time::Duration;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.py");
+        fs::write(&file, "x = 1\n").unwrap();
+        let mut detector = Detector::new(false);
+        detector.watch(&file);
+        let activity = detector.activity();
+        let _ = detector.candidates();
+        let seen = activity.count();
+        fs::write(&file, "x = 2\n").unwrap();
+        // Bounded: the event ends the wait; the timeout only guards a broken watcher.
+        let woken = activity.wait(seen, Duration::from_secs(60));
+        assert!(matches!(woken, Woken::Changed(_)), "{woken:?}");
+        assert!(
+            matches!(detector.candidates(), Candidates::Some { paths, .. } if paths.contains(&file))
+        );
+    }
+
+    #[test]
+    fn a_polling_detector_makes_timeouts_due_checks() {
+        use crate::activity::Woken;
+
+        let detector = Detector::new(true);
+        let activity = detector.activity();
+        assert_eq!(
+            activity.wait(activity.count(), std::time::Duration::ZERO),
+            Woken::PollDue
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! fastautoreload's native core.
 //!
 //! The pure-Rust parts carry no PyO3 and are tested with `cargo test`: source lookup,
-//! file fingerprints, the module table, change detection (watcher, detector), the lexer,
+//! file fingerprints, the module table, change detection (watcher, detector, and the
+//! activity a program's reloader waits on), the lexer,
 //! the import scanner and graph, and the outline and differ. `bindings` is the PyO3
 //! layer that drives them from Python and does the object work (re-execution, partial
 //! runs, patching) through the C API.
 
+pub mod activity;
 pub mod baselines;
 pub mod detector;
 pub mod fingerprint;

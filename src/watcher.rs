@@ -31,6 +31,8 @@ use std::time::Duration;
 use ahash::{AHashMap, AHashSet};
 use notify::{Event, RecursiveMode, Watcher as _};
 
+use crate::activity::Activity;
+
 /// How many changed paths an inbox holds before it gives up listing them.
 const MAX_DIRTY: usize = 10_000;
 
@@ -200,6 +202,8 @@ struct Inbox {
     dirty: Mutex<AHashSet<PathBuf>>,
     /// Events were lost (queue overflow, watcher error): everything must be checked.
     rescan: AtomicBool,
+    /// Bumped whenever `dirty` or `rescan` gets something, for a thread waiting to check.
+    activity: Arc<Activity>,
 }
 
 /// What `drain` found.
@@ -268,6 +272,12 @@ impl Watcher {
 
     pub fn watched_dirs(&self) -> usize {
         self.watched.len()
+    }
+
+    /// What a thread waits on to learn that this subscriber's next drain may find
+    /// something.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.inbox.activity)
     }
 
     pub fn is_watching(&self, dir: &Path) -> bool {
@@ -485,13 +495,15 @@ fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event
     let event = match event {
         Ok(event) => event,
         Err(_) => {
-            inboxes
-                .iter()
-                .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
+            inboxes.iter().for_each(|inbox| {
+                inbox.rescan.store(true, Ordering::Release);
+                inbox.activity.bump();
+            });
             return;
         }
     };
-    if event.need_rescan() {
+    let mut news = event.need_rescan();
+    if news {
         inboxes
             .iter()
             .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
@@ -508,6 +520,7 @@ fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event
         if !temp_dir_wanted && sentinels.is_in_dir(&path) {
             continue;
         }
+        news = true;
         for inbox in &inboxes {
             if let Ok(mut dirty) = inbox.dirty.lock() {
                 // A reloader that is off is never drained: past a bound, forget the paths
@@ -519,6 +532,10 @@ fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event
                 dirty.insert(path.clone());
             }
         }
+    }
+    if news {
+        // After the paths are in: a woken thread's drain finds them.
+        inboxes.iter().for_each(|inbox| inbox.activity.bump());
     }
     if let Some(number) = barrier {
         if let Ok(mut seen) = shared.barrier.lock() {

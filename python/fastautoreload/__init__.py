@@ -3,14 +3,18 @@
 Load it in IPython with ``%load_ext fastautoreload`` and turn it on with
 ``%autoreload 2``. The public names mirror ``IPython.extensions.autoreload``, so code
 written against that module works after changing the import.
+
+Without IPython: ``python -m fastautoreload`` (a prompt, or ``script.py`` / ``-m
+module``), or ``fastautoreload.enable()`` in the current process. Importing this package
+never imports IPython: the names that need it are loaded when first used.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from ._native import InternalError
-from .extension import load_ipython_extension, unload_ipython_extension
 from .import_tracker import ImportFromTracker
-from .magics import AutoreloadMagics
+from .live import disable, enable
 from .reloader import ModuleReloader, superreload
 from .session import dependents, reload
 
@@ -19,12 +23,35 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+# The IPython host, imported on first use (``%load_ext`` looks up the first two).
+_NEEDS_IPYTHON = {
+    "load_ipython_extension": ".extension",
+    "unload_ipython_extension": ".extension",
+    "AutoreloadMagics": ".magics",
+}
+
+
+def __getattr__(name: str):
+    home = _NEEDS_IPYTHON.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NEEDS_IPYTHON))
+
+
 __all__ = [
     "AutoreloadMagics",
     "ImportFromTracker",
     "InternalError",
     "ModuleReloader",
     "dependents",
+    "disable",
+    "enable",
     "load_ipython_extension",
     "reload",
     "superreload",

@@ -1,6 +1,6 @@
 """Type stubs for fastautoreload's native core (written by hand; see src/bindings)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, Literal, final
 
@@ -56,6 +56,17 @@ class Event:
         """For a reload: the exact bytes the module was compiled from."""
 
 @final
+class ChangeSignal:
+    """What a thread waits on, GIL released, to learn that a check may find something."""
+
+    def wait(self, timeout: float) -> Literal["changed", "poll", "quiet", "closed"]:
+        """Waits up to ``timeout`` seconds: "changed" (files may have changed since the
+        last wait that returned), "poll" (the time passed while some files are polled),
+        "quiet" (nothing happened) or "closed"."""
+    def close(self) -> None:
+        """Ends the current wait and every later one."""
+
+@final
 class Tracker:
     """Follows the modules of ``sys.modules``; ``check`` reloads what changed."""
 
@@ -91,6 +102,8 @@ class Tracker:
     def path_of(self, name: str) -> str | None: ...
     def stats(self) -> dict[str, Any]:
         """Modules tracked, detection mode, directories watched, last check time."""
+    def change_signal(self) -> ChangeSignal:
+        """What a thread waits on to learn that a check may find something."""
     def close(self) -> None:
         """Stop the background threads reading baselines, and every watch."""
     def set_watching(self, watch: bool) -> None:
@@ -103,6 +116,10 @@ def reload_module(module: ModuleType, source: bytes, path: str) -> Event:
 
 def update_object(old: Any, new: Any) -> bool:
     """Patch function or class ``old`` to behave as ``new``; False if they are unrelated."""
+
+def call_on_main_thread(callable: Callable[[], object]) -> bool:
+    """Run ``callable()`` on the main thread at its next safe point (a pending call);
+    False when the interpreter's queue is full. What it raises is raised there."""
 
 def source_path(module: Any) -> str | None:
     """The module's source file, or None if fastautoreload would not reload it."""

@@ -1,5 +1,8 @@
 """Which names executed cells bound with ``from m import x [as y]``.
 
+Cells are read from their source; statements typed at a plain ``python`` prompt, whose
+source the interpreter may not keep, from their compiled code.
+
 Mode 3 (``%autoreload complete``) uses this to decide which names of a reloaded module
 are pushed into the user namespace, and under which alias. Same public shape and
 conflict rules as ``IPython.extensions.autoreload.ImportFromTracker``.
@@ -8,6 +11,7 @@ conflict rules as ``IPython.extensions.autoreload.ImportFromTracker``.
 from __future__ import annotations
 
 import ast
+import dis
 
 
 class ImportFromTracker:
@@ -58,6 +62,23 @@ class ImportFromTracker:
                 for alias in node.names:
                     self.add_import(node.module, alias.name, alias.asname or alias.name)
 
+    def track_code(self, code) -> None:
+        """Record every absolute ``from m import ...`` a compiled statement runs at its
+        top level (the code of a statement typed at the prompt)."""
+        if not code.co_names:  # no names at all: no import
+            return
+        instructions = list(dis.get_instructions(code))
+        module = None
+        for i, instruction in enumerate(instructions):
+            if instruction.opname == "IMPORT_NAME":
+                module = _from_import_module(instructions, i)
+                if module is not None and "*" in instructions[i - 1].argval:
+                    self.add_import(module, "*", "*")
+            elif instruction.opname == "IMPORT_FROM" and module is not None:
+                store = instructions[i + 1] if i + 1 < len(instructions) else None
+                if store is not None and store.opname in ("STORE_NAME", "STORE_GLOBAL"):
+                    self.add_import(module, instruction.argval, store.argval)
+
     def targets(self, module_name: str, name: str) -> list[str] | None:
         """User-namespace names to bind for ``module.name``; None means no filter applies.
 
@@ -69,3 +90,17 @@ class ImportFromTracker:
         if name not in originals:
             return []
         return list(self.symbol_map.get(module_name, {}).get(name, [name]))
+
+
+def _from_import_module(instructions: list, i: int) -> str | None:
+    """The module of the ``IMPORT_NAME`` at ``i`` when it is an absolute ``from`` import.
+
+    The compiler pushes the level, then the names imported (None for a plain
+    ``import a.b as c``, which also uses ``IMPORT_FROM``), just before it.
+    """
+    if i < 2 or instructions[i - 2].opname != "LOAD_CONST":
+        return None
+    level, names = instructions[i - 2].argval, instructions[i - 1].argval
+    if level != 0 or not isinstance(names, tuple):
+        return None
+    return instructions[i].argval

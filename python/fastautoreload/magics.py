@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from IPython.core import magic_arguments
@@ -11,18 +10,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from . import messages
 from ._native import InternalError
-from .reloader import ModuleReloader
-
-_MODES = {
-    "0": "off",
-    "off": "off",
-    "1": "explicit",
-    "explicit": "explicit",
-    "2": "all",
-    "all": "all",
-    "3": "complete",
-    "complete": "complete",
-}
+from .reloader import MODES, ModuleReloader, apply_mode, reporter
 
 
 class _OneLineUsageError(UsageError):
@@ -203,7 +191,7 @@ class AutoreloadMagics(Magics):
         reloader = self._reloader
         reloader.full_reload = args.full or mode.endswith("-")
         mode = mode.removesuffix("-") or "now"
-        reloader._report = _reporter(args.print, args.log)
+        reloader._report = reporter(args.print, args.log)
         reloader.hide_errors = args.hide_errors
         if args.modules and mode != "now":
             raise AutoreloadUsageError(messages.modules_need_now())
@@ -213,9 +201,9 @@ class AutoreloadMagics(Magics):
             except InternalError as error:  # a bug of ours: said, never raised at the user
                 reloader.report_internal_error(error)
             return
-        if mode not in _MODES:
+        if mode not in MODES:
             raise AutoreloadUsageError(messages.bad_mode(mode))
-        self._set_mode(_MODES[mode])
+        apply_mode(reloader, MODES[mode])
 
     def _show(self, args) -> bool:
         """The arguments that only show something (and change nothing): shown, True."""
@@ -231,22 +219,13 @@ class AutoreloadMagics(Magics):
             return False
         return True
 
-    def _set_mode(self, setting: str) -> None:
-        reloader = self._reloader
-        reloader.enabled = setting != "off"
-        if setting != "off":
-            reloader.check_all = setting in ("all", "complete")
-            reloader.autoload_obj = setting == "complete"
-        # Off: no OS watches held for nothing; on again, a full look catches up.
-        reloader.set_watching(reloader.enabled)
-
     def _reload_now(self, modules: list[str], log: bool) -> None:
         if not modules:
             self._reloader.check(True)
             return
         # Naming modules is an explicit request: what it reloaded is shown, -p or not.
         reloader = self._reloader
-        quiet_report, reloader._report = reloader._report, _reporter(True, log)
+        quiet_report, reloader._report = reloader._report, reporter(True, log)
         try:
             for name in modules:
                 try:
@@ -377,15 +356,3 @@ def describe_stats(reloader) -> str:
     cluster = sys.modules.get("fastautoreload.dask")
     clusters = messages.cluster_stats(cluster.stats()) if cluster is not None else []
     return messages.stats_report(reloader.stats(), reloader.reload_times[-10:], clusters)
-
-
-def _reporter(print_: bool, log: bool):
-    log_info = logging.getLogger("autoreload").info
-    sinks = [sink for sink, on in ((print, print_), (log_info, log)) if on]
-
-    def report(msg: str) -> None:
-        for sink in sinks:
-            sink(msg)
-
-    report.active = bool(sinks)
-    return report

@@ -1,5 +1,6 @@
-"""The words users read: every host (the IPython extension, ``fastautoreload.reload``)
-turns the native core's events into text here, and nowhere else.
+"""The words users read: every host (the IPython extension, the plain prompt, programs run
+under ``python -m fastautoreload``, ``fastautoreload.reload``) turns the native core's
+events into text here, and nowhere else.
 
 The lines keep IPython's shapes so that habits and log greps keep working: a reload is
 ``Reloading 'm'.`` (what ran may follow on the same line), a failure is
@@ -292,3 +293,14 @@ def cluster_stats(stats: list[dict]) -> list[str]:
         trouble = f"{s['failed']} failed, {s['timed_out']} timed out"
         lines.append(f"  syncs done:         {s['syncs']} (last: {trouble})")
     return lines
+
+
+def prompt_banner(printing: bool) -> str:
+    """The first line of ``python -m fastautoreload``'s prompt."""
+    head = "fastautoreload: autoreload is on: changed modules are reloaded before each statement."
+    if printing:
+        return f"{head} Each reload is printed."
+    return (
+        f"{head} To see each reload, start with -p (python -m fastautoreload -p) "
+        "or call fastautoreload.enable(print=True)."
+    )

@@ -80,6 +80,18 @@ class _OneCallerAtATime:
 
         return call
 
+    def call_if_free(self, name: str, *args) -> bool:
+        """Calls ``tracker.name(*args)`` unless another thread is in a call; returns
+        whether it ran. For callers that must never wait (in the middle of an import,
+        waiting on a thread that may be waiting on that import would deadlock)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            getattr(self._tracker, name)(*args)
+            return True
+        finally:
+            self._lock.release()
+
 
 def _quiet(msg: str) -> None:
     pass
@@ -100,7 +112,9 @@ class ModuleReloader:
     autoload_obj = False
     """Mode 3: also push new and changed module names into the user namespace."""
 
-    def __init__(self, shell=None):
+    def __init__(self, shell=None, *, poll: bool | None = None):
+        """``poll``: detect changes by polling only (None: as ``FASTAUTORELOAD_POLL``
+        says)."""
         self.shell = shell
         self.modules: dict[str, bool] = {}
         """Modules marked by ``%aimport`` (the whitelist of mode 1)."""
@@ -113,7 +127,9 @@ class ModuleReloader:
         """Re-execute whole modules instead of only what changed (``--full``, ``2-``)."""
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
-        self._tracker = _OneCallerAtATime(_native.Tracker(_library_roots(), poll=_polling_forced()))
+        poll = _polling_forced() if poll is None else poll
+        self.library_roots = _library_roots()
+        self._tracker = _OneCallerAtATime(_native.Tracker(self.library_roots, poll=poll))
         self.reload_times: list[tuple[str, float]] = []
         """(module, milliseconds) for every reload done, for ``%autoreload --stats``."""
         self._notes: list[str] = []  # detection notes nobody asked to see yet
@@ -257,9 +273,19 @@ class ModuleReloader:
         meanwhile are still found, by looking at every file once."""
         self._tracker.set_watching(watch)
 
-    def sync(self) -> None:
-        """Start following the modules imported since the last call (after each cell)."""
+    def sync(self, wait: bool = True) -> bool:
+        """Start following the modules imported since the last call (after each cell).
+        With ``wait=False``, only if no other thread is using the tracker; returns
+        whether it synced."""
+        if not wait:
+            return self._tracker.call_if_free("sync", sys.modules)
         self._tracker.sync(sys.modules)
+        return True
+
+    def change_signal(self):
+        """What a thread waits on to learn that a check may find something: see
+        ``_native.ChangeSignal``. A program has no cell hook to check before."""
+        return self._tracker.change_signal()
 
     # -- what the import graph says ------------------------------------------------------
 
@@ -321,6 +347,43 @@ class ModuleReloader:
                 targets = [name]
             for target in targets:
                 user_ns[target] = value
+
+
+MODES = {
+    "0": "off",
+    "off": "off",
+    "1": "explicit",
+    "explicit": "explicit",
+    "2": "all",
+    "all": "all",
+    "3": "complete",
+    "complete": "complete",
+}
+"""``%autoreload`` modes by every name they are given, to the setting they mean."""
+
+
+def apply_mode(reloader: ModuleReloader, setting: str) -> None:
+    """Turns ``reloader`` on or off as mode ``setting`` (a value of ``MODES``) says."""
+    reloader.enabled = setting != "off"
+    if setting != "off":
+        reloader.check_all = setting in ("all", "complete")
+        reloader.autoload_obj = setting == "complete"
+    # Off: no OS watches held for nothing; on again, a full look catches up.
+    reloader.set_watching(reloader.enabled)
+
+
+def reporter(print_: bool, log: bool):
+    """Where ``Reloading 'm'.`` lines go: printed (``-p``), logged at INFO to the
+    ``autoreload`` logger (``-l``), both, or nowhere."""
+    log_info = logging.getLogger("autoreload").info
+    sinks = [sink for sink, on in ((print, print_), (log_info, log)) if on]
+
+    def report(msg: str) -> None:
+        for sink in sinks:
+            sink(msg)
+
+    report.active = bool(sinks)
+    return report
 
 
 def _polling_forced() -> bool:

@@ -1,13 +1,16 @@
 """Module-level functions that act on the running session's reloader.
 
 Inside IPython with the extension loaded they use its reloader (its skip list, its
-reporting flags, its record of what changed); elsewhere a reloader of their own.
+reporting flags, its record of what changed); with ``fastautoreload.enable()`` on, that
+one's; elsewhere a reloader of their own.
 """
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 
+from . import live
 from .reloader import ModuleReloader
 
 _standalone: ModuleReloader | None = None
@@ -15,15 +18,15 @@ _standalone: ModuleReloader | None = None
 
 def _reloader() -> ModuleReloader:
     global _standalone
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        shell = None
+    # Without IPython imported there is no shell (and importing it would cost ~0.2 s).
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
     magics = getattr(shell, "_fastautoreload_magics", None) if shell is not None else None
     if magics is not None:
         return magics._reloader
+    enabled = live.active_reloader()
+    if enabled is not None:
+        return enabled
     if _standalone is None:
         _standalone = ModuleReloader(shell)
     return _standalone

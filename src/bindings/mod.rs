@@ -6,7 +6,11 @@
 //! `line_shift.rs`); `patch` keeps the old objects canonical, recording what it changes
 //! in the `journal`; `heap` moves instances and updates closures in one pass; `events`
 //! is what a check returns; `errors` holds our `InternalError` and the panic boundary.
+//! For programs, which have no cell hook: `change_signal` is what a thread waits on to
+//! learn that a check may find something, and `main_thread` runs the check where it
+//! belongs, on the main thread at a safe point.
 
+mod change_signal;
 mod check;
 mod errors;
 mod events;
@@ -14,6 +18,7 @@ mod graveyard;
 mod heap;
 mod journal;
 mod line_shift;
+mod main_thread;
 mod modules_snapshot;
 mod partial;
 mod patch;
@@ -112,10 +117,12 @@ fn reload_module(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::Tracker>()?;
     m.add_class::<events::Event>()?;
+    m.add_class::<change_signal::ChangeSignal>()?;
     m.add("InternalError", m.py().get_type::<errors::InternalError>())?;
     m.add_function(wrap_pyfunction!(reload_module, m)?)?;
     m.add_function(wrap_pyfunction!(patch::update_object, m)?)?;
     m.add_function(wrap_pyfunction!(source_path, m)?)?;
+    m.add_function(wrap_pyfunction!(main_thread::call_on_main_thread, m)?)?;
     m.add_function(wrap_pyfunction!(filename_and_mtime, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_inject_fault, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_hold_baselines, m)?)?;

@@ -11,6 +11,7 @@ use pyo3::types::PyDict;
 use crate::detector::{Detector, Mode};
 use crate::module_table::ModuleTable;
 
+use super::change_signal::ChangeSignal;
 use super::check::{self, Binders, Policy};
 use super::errors::boundary;
 use super::events::Event;
@@ -197,6 +198,12 @@ impl Tracker {
         stats.set_item("baselines_pending", pending)?;
         stats.set_item("baseline_readers", readers)?;
         Ok(stats)
+    }
+
+    /// What a thread waits on to learn that a check may find something (file events in
+    /// the watched directories, or time passing while some files are polled).
+    fn change_signal(&self) -> ChangeSignal {
+        ChangeSignal::new(self.detector.activity())
     }
 
     /// Stops the background work (reading baselines) and ends every watch: the
