@@ -10,18 +10,12 @@ never imports IPython: the names that need it are loaded when first used.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
 from ._native import InternalError
 from .import_tracker import ImportFromTracker
 from .live import disable, enable
 from .reloader import ModuleReloader, superreload
 from .session import dependents, reload
-
-try:
-    __version__ = version("fastautoreload")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 # The IPython host, imported on first use (``%load_ext`` looks up the first two).
 _NEEDS_IPYTHON = {
@@ -31,7 +25,21 @@ _NEEDS_IPYTHON = {
 }
 
 
+def _version() -> str:
+    # Asked for on first use: importlib.metadata costs more to import than the rest of
+    # the package, and a program run under `python -m fastautoreload` pays it at start.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fastautoreload")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     home = _NEEDS_IPYTHON.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -41,7 +49,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NEEDS_IPYTHON))
+    return sorted(set(globals()) | set(_NEEDS_IPYTHON) | {"__version__"})
 
 
 __all__ = [
