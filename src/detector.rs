@@ -63,7 +63,9 @@ impl Detector {
     /// Starts watching, unless `force_poll` asks for polling only.
     pub fn new(force_poll: bool) -> Detector {
         if force_poll {
-            return Detector::polling("polling was asked for (FASTAUTORELOAD_POLL)".into());
+            return Detector::polling(
+                "polling was asked for (FASTAUTORELOAD_POLL=1, --poll or poll=True)".into(),
+            );
         }
         Detector::from_start(Watcher::start())
     }

@@ -176,3 +176,18 @@ def test_the_first_line_says_autoreload_is_on_and_how_to_see_it(start_prompt, re
     assert quiet.endswith("[=new f=]\n")
     assert "Reloading" not in quiet
     assert prompt.value("__name__") == "__main__"
+
+
+@pytest.mark.parametrize("way, repl", PROMPTS[:1] + PROMPTS[2:3])
+def test_the_prompt_looks_up_imports_in_the_working_directory_as_python_does(
+    start_prompt, way, repl, tmp_path
+):
+    prompt, _, _ = start_prompt(way, repl)
+    assert prompt.value('__import__("sys").path[0]!r') == "''"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    name = unique_name("here")
+    write(elsewhere / f"{name}.py", "WHERE = 'elsewhere'\n")
+    prompt.run(f"import os; os.chdir({str(elsewhere)!r})")
+    prompt.run(f"import {name}")
+    assert prompt.value(f"{name}.WHERE") == "elsewhere"

@@ -81,8 +81,8 @@ class Program:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise AssertionError(self._story("the program did not exit")) from None
-        while self._queue.get(timeout=TIMEOUT) is not None:  # the rest of the output
-            pass
+        while (line := self._queue.get(timeout=TIMEOUT)) is not None:  # the rest of it
+            self.lines.append(line)
         return status
 
     def kill(self) -> None:
@@ -347,6 +347,106 @@ def test_a_script_that_is_not_there_is_said_as_python_says_it(tmp_path):
     done = _run_plainly([sys.executable, "-m", "fastautoreload", str(missing)], tmp_path)
     assert done.returncode == 2
     assert f"can't open file {str(missing)!r}" in done.stderr
+
+
+_SHOW_MAIN = """\
+import sys
+print(sys.argv, __name__, __file__, __spec__, sys.path[0])
+print(type(__builtins__).__name__, type(__loader__).__name__, __cached__)
+"""
+
+
+def test_a_script_sees_what_python_shows_it(tmp_path):
+    (tmp_path / "show.py").write_text(_SHOW_MAIN)
+    under_python = _run_plainly([sys.executable, "show.py", "a", "-b"], tmp_path)
+    under_us = _run_plainly(
+        [sys.executable, "-m", "fastautoreload", "-p", "--", "show.py", "a", "-b"], tmp_path
+    )
+    assert under_us.returncode == under_python.returncode == 0, under_us.stderr
+    assert under_us.stdout == under_python.stdout
+    assert "['show.py', 'a', '-b']" in under_us.stdout
+
+
+@pytest.mark.parametrize("dash", [[], ["-"]], ids=["redirected", "dash"])
+def test_a_program_read_from_standard_input_runs_as_under_python(tmp_path, dash):
+    source = tmp_path / "piped.py"
+    source.write_text("import sys\nfor i in range(2):\n    print(i, sys.argv)\nsys.exit(4)\n")
+    runs = []
+    for ours in ([], ["-m", "fastautoreload"]):
+        with open(source) as stdin:
+            argv = [sys.executable, *ours, *dash, *(["x"] if dash else [])]
+            runs.append(
+                subprocess.run(
+                    argv, cwd=tmp_path, stdin=stdin, capture_output=True, text=True, timeout=TIMEOUT
+                )
+            )
+    under_python, under_us = runs
+    assert under_us.returncode == under_python.returncode == 4, under_us.stderr
+    assert under_us.stdout == under_python.stdout
+    assert ">>>" not in under_us.stdout + under_us.stderr
+
+
+def test_modules_without_mode_1_is_refused(tmp_path):
+    (tmp_path / "show.py").write_text(_SHOW_MAIN)
+    done = _run_plainly(
+        [sys.executable, "-m", "fastautoreload", "--modules", "a", "show.py"], tmp_path
+    )
+    assert done.returncode == 2
+    assert "--modules goes with --mode 1" in done.stderr
+    assert done.stdout == ""
+
+
+def test_edits_saved_while_disabled_apply_when_enabled_again(tmp_path, programs):
+    name = unique_name("work")
+    path = write(tmp_path / f"{name}.py", VERSIONED.format(v="one"))
+    script = tmp_path / "toggles.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import sys, time
+            import fastautoreload
+            import {name}
+
+            fastautoreload.enable(print=True)
+            fastautoreload.disable()
+            with open({str(path)!r}, "w") as f:
+                f.write({VERSIONED.format(v="stop")!r})
+            print("disabled", {name}.value(), flush=True)
+            fastautoreload.enable(print=True)
+            for _ in range({ITERATIONS}):
+                if {name}.value() == "stop":
+                    print("enabled", {name}.value(), flush=True)
+                    sys.exit(3)
+                time.sleep(0.01)
+            sys.exit(99)
+            """
+        )
+    )
+    program = programs([str(script)], cwd=tmp_path, plain=True)
+    assert program.wait_for("disabled")[-1] == "disabled one"
+    seen = program.wait_for("enabled")
+    assert any(line.startswith(f"Reloading '{name}'.") for line in seen), seen
+    assert program.exit_status() == 3
+
+
+def test_a_ctrl_c_that_stops_a_reload_ends_the_program(tmp_path, programs):
+    name = unique_name("work")
+    path = write(tmp_path / f"{name}.py", VERSIONED.format(v="one"))
+    script = tmp_path / "loop.py"
+    script.write_text(_loop(name))
+    program = programs([str(script)], cwd=tmp_path)
+    program.wait_for("value one")
+    # What a Ctrl-C pressed while the new version's import-time code runs raises.
+    write(path, "raise KeyboardInterrupt\n" + VERSIONED.format(v="two"))
+    program.wait_for(f"[autoreload of {name} failed:")
+    status = program.exit_status()
+    assert status == -signal.SIGINT, program.lines
+    assert program.lines[-1] == "KeyboardInterrupt"
+    assert "value two" not in program.lines
+    # The program's own traceback (after the failure report, which shows the module's).
+    last = max(i for i, line in enumerate(program.lines) if line.startswith("Traceback"))
+    frames = [line for line in program.lines[last:] if line.startswith("  File ")]
+    assert frames and all(line.startswith(f'  File "{script}"') for line in frames), program.lines
 
 
 def _run_plainly(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -43,7 +43,17 @@ def __getattr__(name: str):
     home = _NEEDS_IPYTHON.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home, __name__), name)
+    try:
+        value = getattr(import_module(home, __name__), name)
+    except ModuleNotFoundError as error:
+        if error.name != "IPython":
+            raise
+        raise ModuleNotFoundError(
+            f"fastautoreload.{name} needs IPython, which is not installed: "
+            "pip install 'fastautoreload[ipython]' (without IPython, use "
+            "python -m fastautoreload or fastautoreload.enable())",
+            name="IPython",
+        ) from None
     globals()[name] = value
     return value
 

@@ -40,8 +40,14 @@ def main(argv: list[str]) -> None:
         )
     except ValueError as error:
         parser.error(str(error))
-    if not program:
+    if options.modules and options.mode != "explicit":
+        parser.error("--modules goes with --mode 1 (in mode 2 and 3 every module is reloaded)")
+    if not program and not sys.stdin.isatty():  # `python < file`: a program, no prompt
+        runner.run_stdin("", [], options)
+    elif not program:
         prompt.interact(options)
+    elif program[0] == "-":
+        runner.run_stdin("-", program[1:], options)
     elif program[0] == "-m":
         if len(program) < 2:
             parser.error("-m needs a module name")
@@ -57,6 +63,8 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(argv):
         arg = argv[i]
+        if arg == "--":  # what follows is the program, even if it starts with "-"
+            return argv[:i], argv[i + 1 :]
         if arg.startswith("-m") or not arg.startswith("-") or arg == "-":
             break
         i += 2 if arg in _WITH_VALUE else 1

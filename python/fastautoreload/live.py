@@ -69,6 +69,7 @@ class LiveSession:
         self._busy = False  # a check or sync is running on the main thread
         self._again = False  # asked for a check while one was running
         self._stopped = False
+        self.paused = False  # disable()d: the baselines are kept for enable()
         self._watch = None if at_prompt else WatchThread(self, options.interval)
 
     def _configure(self, options: Options) -> None:
@@ -83,6 +84,7 @@ class LiveSession:
         reloader._report = reporter(options.print, options.log)
         reloader.hide_errors = options.hide_errors
         reloader.full_reload = options.full
+        reloader.interrupts_propagate = not self.at_prompt
 
     def update(self, options: Options) -> None:
         """New options for the same detection (same ``poll``)."""
@@ -93,6 +95,21 @@ class LiveSession:
         exec_events.serve(self)
         if self._watch is not None:
             self._watch.start()
+
+    def pause(self) -> None:
+        """``disable()``: no more checks, watches released, but what the modules were
+        loaded from is kept, so ``resume`` applies the edits saved meanwhile."""
+        self.paused = True  # a check already asked of the main thread does nothing
+        exec_events.serve(None)
+        apply_mode(self.reloader, "off")
+
+    def resume(self, options: Options) -> None:
+        """``enable()`` after ``disable()``: the first check looks at every file."""
+        self.update(options)
+        self.paused = False
+        exec_events.serve(self)
+        if self._watch is not None:
+            self._watch.request_check()
 
     def stop(self) -> None:
         self._stopped = True  # a check already asked of the main thread does nothing
@@ -136,7 +153,7 @@ class LiveSession:
         A Ctrl-C during the check reaches a program as it would have without us
         (``interrupt_program``); at a prompt it is said and the statement runs, as in
         IPython."""
-        if self._stopped:
+        if self._stopped or self.paused:
             return
         if self._busy:
             self._again = True
@@ -233,21 +250,20 @@ def make_options(
 
 
 def disable() -> None:
-    """Stop reloading automatically (in IPython: ``%autoreload off``)."""
-    global _session
+    """Stop reloading automatically (in IPython: ``%autoreload off``). Edits saved
+    from now on are applied by the next ``enable()``."""
     shell = _ipython_shell()
     if shell is not None and getattr(shell, "_fastautoreload_magics", None) is not None:
         shell.run_line_magic("autoreload", "off")
     with _lock:
-        session, _session = _session, None
-    if session is not None:
-        session.stop()
+        if _session is not None:
+            _session.pause()
 
 
 def active_reloader() -> ModuleReloader | None:
     """The reloader ``enable`` started, if it is on."""
     session = _session
-    return session.reloader if session is not None else None
+    return session.reloader if session is not None and not session.paused else None
 
 
 def start(options: Options, at_prompt: bool) -> LiveSession:
@@ -256,7 +272,10 @@ def start(options: Options, at_prompt: bool) -> LiveSession:
     with _lock:
         session = _session
         if session is not None and _same_detection(session, options, at_prompt):
-            session.update(options)
+            if session.paused:
+                session.resume(options)
+            else:
+                session.update(options)
             return session
         if session is not None:
             session.stop()
@@ -265,9 +284,18 @@ def start(options: Options, at_prompt: bool) -> LiveSession:
         return _session
 
 
+def shut_down() -> None:
+    """Ends the session for good: its watcher thread, watches and background work."""
+    global _session
+    with _lock:
+        session, _session = _session, None
+    if session is not None:
+        session.stop()
+
+
 # The watcher thread must be gone before the interpreter finalizes: a thread that comes
 # back from native code then is ended abruptly, which native frames do not survive.
-atexit.register(disable)
+atexit.register(shut_down)
 
 
 def _same_detection(session: LiveSession, options: Options, at_prompt: bool) -> bool:
@@ -292,10 +320,8 @@ def _at_interactive_prompt() -> bool:
 def _setting(mode: int | str) -> str:
     setting = MODES.get(str(mode).strip().lower())
     if setting is None or setting == "off":
-        raise ValueError(
-            f"mode must be 1 (explicit), 2 (all) or 3 (complete), not {mode!r}; "
-            "disable() turns reloading off"
-        )
+        off = "; disable() turns reloading off" if setting == "off" else ""
+        raise ValueError(f"mode must be 1 (explicit), 2 (all) or 3 (complete), not {mode!r}{off}")
     return setting
 
 

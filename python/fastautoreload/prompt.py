@@ -25,6 +25,10 @@ def interact(options: live.Options) -> None:
     """Runs the prompt until it exits (end of input, ``exit()``)."""
     main = _fresh_main()
     sys.argv = [""]
+    if not getattr(sys.flags, "safe_path", False) and sys.path[:1] == [os.getcwd()]:
+        # `python -m` put the working directory first; python's prompt puts "" there,
+        # which follows a later os.chdir().
+        sys.path[0] = ""
     live.start(options, at_prompt=True)
     print(messages.prompt_banner(options.print), file=sys.stderr)
     if not sys.flags.quiet:

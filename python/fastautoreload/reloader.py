@@ -125,6 +125,9 @@ class ModuleReloader:
         self.hide_errors = False
         self.full_reload = False
         """Re-execute whole modules instead of only what changed (``--full``, ``2-``)."""
+        self.interrupts_propagate = False
+        """A Ctrl-C that stopped a reload is raised after the check (a program's Ctrl-C
+        is the program's), rather than only said (a cell runs anyway, as in IPython)."""
         self.import_from_tracker = ImportFromTracker({}, {})
         self._report = _quiet
         poll = _polling_forced() if poll is None else poll
@@ -217,6 +220,9 @@ class ModuleReloader:
         batch = batches.record(events, policy)
         if batch is not None:
             self._send(batch)
+        if self.interrupts_propagate and any(_interrupted(event) for event in events):
+            # The reload was undone and said; the Ctrl-C itself is the program's.
+            raise KeyboardInterrupt
         return done
 
     def _send(self, batch: batches.Batch) -> None:
@@ -456,3 +462,8 @@ def _register_old_objects(module: ModuleType, old_objects) -> list[tuple[str, ob
         refs[:] = live
         stale.extend((name, r()) for r in live if r() is not obj)
     return stale
+
+
+def _interrupted(event) -> bool:
+    """Whether ``event`` is a reload that a Ctrl-C (or a ``KeyboardInterrupt``) stopped."""
+    return event.kind == "failed" and isinstance(event.error, KeyboardInterrupt)

@@ -6,10 +6,14 @@ saved to its modules are applied as it runs.
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import os
 import runpy
 import sys
+import zipfile
+from importlib.machinery import SourceFileLoader
+from types import ModuleType
 
 from . import live
 
@@ -30,8 +34,46 @@ def run_script(path: str, args: list[str], options: live.Options) -> None:
         sys.path[0] = os.path.dirname(os.path.realpath(path))
     session = live.start(options, at_prompt=False)
     _track_source(session, path)
-    # `python script.py` gives the script an absolute `__file__` (3.9+), argv[0] as typed.
-    _run(lambda: runpy.run_path(os.path.abspath(path), run_name="__main__"))
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        _run(lambda: _run_file(path))
+    else:  # a directory or a zip file with a __main__.py: runpy finds it, as python does
+        _run(lambda: runpy.run_path(path, run_name="__main__"))
+
+
+def run_stdin(argv0: str, args: list[str], options: live.Options) -> None:
+    """Runs the program read from standard input, as ``python -`` (``argv0`` "-") and
+    ``python < file`` (``argv0`` "", a prompt with no terminal) do."""
+    sys.argv = [argv0, *args]
+    if not getattr(sys.flags, "safe_path", False):
+        sys.path[0] = ""
+    live.start(options, at_prompt=False)
+    main = _fresh_main(None)
+    source = sys.stdin.buffer.read()
+    _run(lambda: exec(compile(source, "<stdin>", "exec", dont_inherit=True), vars(main)))
+
+
+def _fresh_main(file: str | None) -> ModuleType:
+    """The ``__main__`` module python runs a program in (kept afterwards)."""
+    main = ModuleType("__main__")
+    main.__builtins__ = builtins
+    main.__cached__ = None
+    if file is not None:
+        main.__file__ = file
+        main.__loader__ = SourceFileLoader("__main__", file)
+    sys.modules["__main__"] = main
+    return main
+
+
+def _run_file(path: str) -> None:
+    """Runs a script as ``python script.py`` does: in a fresh ``__main__`` module (kept
+    afterwards), ``__file__`` absolute (3.9+), ``argv[0]`` as typed, the builtins module
+    as ``__builtins__``, a source loader, no ``__spec__``. The source is compiled from
+    its bytes, so its coding declaration and BOM are honoured."""
+    full = os.path.abspath(path)
+    main = _fresh_main(full)
+    with open(full, "rb") as f:
+        source = f.read()
+    exec(compile(source, full, "exec", dont_inherit=True), vars(main))
 
 
 def run_module(name: str, args: list[str], options: live.Options) -> None:
@@ -40,7 +82,7 @@ def run_module(name: str, args: list[str], options: live.Options) -> None:
     session = live.start(options, at_prompt=False)  # first: it follows the parents' imports
     spec = _run(lambda: _find(name))
     if spec is None:
-        live.disable()
+        live.shut_down()
         print(f"{sys.executable}: No module named {name}", file=sys.stderr)
         raise SystemExit(1)
     _track_source(session, spec.origin)

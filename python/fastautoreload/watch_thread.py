@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from .main_thread import MainThreadCall
+
+# A save is rarely one event: writing in place truncates the file, then writes it (an
+# empty module, if reloaded in between, takes its names from a running program). The
+# check is asked for once the directory has been quiet this long, or after _SETTLE_MAX_S
+# of continuous events.
+_SETTLE_S = 0.05
+_SETTLE_MAX_S = 1.0
 
 
 class WatchThread:
@@ -40,6 +48,8 @@ class WatchThread:
         modules_seen = len(sys.modules)
         while True:
             woken = self._signal.wait(self._interval)
+            if woken == "changed":
+                woken = self._settle()
             if woken == "closed":
                 return
             # A count, not the names: a module replaced by another of the same name is
@@ -48,3 +58,15 @@ class WatchThread:
             modules_seen = len(sys.modules)
             if woken in ("changed", "poll") or imported:
                 self._call.request()
+
+    def _settle(self) -> str:
+        """Waits until the files have stopped changing (see ``_SETTLE_S``): "changed",
+        or "closed" if the signal closed meanwhile."""
+        deadline = time.monotonic() + _SETTLE_MAX_S
+        while time.monotonic() < deadline:
+            woken = self._signal.wait(_SETTLE_S)
+            if woken == "closed":
+                return woken
+            if woken != "changed":  # quiet (or a poll tick): the save is complete
+                break
+        return "changed"
