@@ -193,6 +193,34 @@ def test_enable_in_a_program_applies_edits_as_they_are_saved(tmp_path, programs)
     assert program.exit_status() == 3
 
 
+def test_a_program_calling_enable_sees_new_values_of_its_from_imports(tmp_path, programs):
+    name = unique_name("settings")
+    path = write(tmp_path / f"{name}.py", "LIMIT = 'one'\n")
+    script = tmp_path / "limits.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import sys, time
+            import fastautoreload
+            from {name} import LIMIT
+
+            fastautoreload.enable()
+            for _ in range({ITERATIONS}):
+                print("value", LIMIT, flush=True)
+                if LIMIT == "stop":
+                    sys.exit(3)
+                time.sleep(0.01)
+            sys.exit(99)
+            """
+        )
+    )
+    program = programs([str(script)], cwd=tmp_path, plain=True)
+    program.wait_for("value one")
+    write(path, "LIMIT = 'stop'\n")
+    program.wait_for("value stop")
+    assert program.exit_status() == 3
+
+
 def test_mode_1_reloads_only_the_modules_named(tmp_path, programs):
     named, other = unique_name("named"), unique_name("other")
     named_path = write(tmp_path / f"{named}.py", VERSIONED.format(v="one"))

@@ -91,6 +91,15 @@ class LiveSession:
         self.options = options
         self._configure(options)
 
+    def track_program_source(self, path: str | None) -> None:
+        """The program's own ``from m import x`` names are refreshed when ``m`` reloads
+        with a new value for ``x``: read them from its source, as IPython does from cells."""
+        try:
+            with open(path, encoding="utf-8") as f:  # type: ignore[arg-type]
+                self.reloader.import_from_tracker.track_cell(f.read())
+        except (OSError, TypeError, UnicodeDecodeError):  # no readable source: none refreshed
+            pass
+
     def start(self) -> None:
         exec_events.serve(self)
         if self._watch is not None:
@@ -220,7 +229,10 @@ def enable(
     if shell is not None:
         _enable_in_ipython(shell, chosen)
         return
-    start(chosen, at_prompt=_at_interactive_prompt())
+    at_prompt = _at_interactive_prompt()
+    session = start(chosen, at_prompt)
+    if not at_prompt:  # a program calling enable(): its own `from` names are followed too
+        session.track_program_source(getattr(sys.modules.get("__main__"), "__file__", None))
 
 
 def make_options(

@@ -33,7 +33,7 @@ def run_script(path: str, args: list[str], options: live.Options) -> None:
         # script's directory there instead.
         sys.path[0] = os.path.dirname(os.path.realpath(path))
     session = live.start(options, at_prompt=False)
-    _track_source(session, path)
+    session.track_program_source(path)
     if os.path.isfile(path) and not zipfile.is_zipfile(path):
         _run(lambda: _run_file(path))
     else:  # a directory or a zip file with a __main__.py: runpy finds it, as python does
@@ -85,7 +85,7 @@ def run_module(name: str, args: list[str], options: live.Options) -> None:
         live.shut_down()
         print(f"{sys.executable}: No module named {name}", file=sys.stderr)
         raise SystemExit(1)
-    _track_source(session, spec.origin)
+    session.track_program_source(spec.origin)
     _run(lambda: runpy.run_module(name, run_name="__main__", alter_sys=True))
 
 
@@ -95,16 +95,6 @@ def _find(name: str):
     if spec is not None and spec.submodule_search_locations is not None:
         return importlib.util.find_spec(f"{name}.__main__") or spec
     return spec
-
-
-def _track_source(session: live.LiveSession, path: str | None) -> None:
-    """The program's own ``from m import x`` names are refreshed when ``m`` reloads with
-    a new value for ``x``: read them from its source, as IPython does from cells."""
-    try:
-        with open(path, encoding="utf-8") as f:  # type: ignore[arg-type]
-            session.reloader.import_from_tracker.track_cell(f.read())
-    except (OSError, TypeError, UnicodeDecodeError):  # no readable source: none refreshed
-        pass
 
 
 def _run(function):
