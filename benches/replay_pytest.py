@@ -3,7 +3,9 @@
 The same function runs the suite inside a replayed IPython session and, as a script, in a
 fresh interpreter on the same release:
 
-    python benches/replay_pytest.py ROOTDIR SYSPATH OUT.json TESTS [pytest args...]
+    python benches/replay_pytest.py ROOTDIR SYSPATH OUT.json PATHS [pytest args...]
+
+PATHS: what pytest collects, relative to ROOTDIR, separated by commas.
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ def write_ini(rootdir: Path) -> Path:
     return ini
 
 
-def run_suite(rootdir: Path, tests: str, extra: list[str]) -> dict:
-    """Runs the suite under `rootdir/tests` in this process; returns the outcomes."""
+def run_suite(rootdir: Path, paths: list[str], extra: list[str]) -> dict:
+    """Runs the suite (`paths` under `rootdir`) in this process; returns the outcomes."""
     import pytest
 
     plugin = Outcomes()
     args = [
-        str(rootdir / tests),
+        *(str(rootdir / p) for p in paths),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -100,10 +102,10 @@ def drop_test_modules(rootdir: Path, tests: str) -> None:
 
 
 def main() -> None:
-    rootdir, syspath, out, tests, *extra = sys.argv[1:]
+    rootdir, syspath, out, paths, *extra = sys.argv[1:]
     sys.path.insert(0, syspath)
     os.chdir(rootdir)
-    result = run_suite(Path(rootdir), tests, extra)
+    result = run_suite(Path(rootdir), paths.split(","), extra)
     Path(out).write_text(json.dumps(result))
 
 

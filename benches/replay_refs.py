@@ -109,10 +109,14 @@ def _instructions(code: types.CodeType) -> tuple:
     Raw bytecode is not comparable: a function compiled alone (as a reloader compiles
     one changed definition) calls `chain.from_iterable(...)` through LOAD_METHOD, while
     the whole module, where the compiler sees that `chain` was imported, emits
-    LOAD_ATTR; both do the same, at different offsets.
+    LOAD_ATTR (and PUSH_NULL before the object when the object's name, in any scope, is
+    also a module-level import: `import typing as t` then `t.method()`); all do the same,
+    at different offsets.
     """
-    listing = list(dis.get_instructions(code))
-    index = {ins.offset: i for i, ins in enumerate(listing)}
+    listing = _kept(code)
+    index = {}
+    for ins in dis.get_instructions(code):
+        index[ins.offset] = sum(1 for kept in listing if kept.offset < ins.offset)
     steps = []
     for ins in listing:
         name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
@@ -125,9 +129,18 @@ def _instructions(code: types.CodeType) -> tuple:
     return tuple(steps)
 
 
+def _kept(code: types.CodeType) -> list[dis.Instruction]:
+    # EXTENDED_ARG comes and goes with the offsets of the jumps it widens.
+    dropped = ("PUSH_NULL", "EXTENDED_ARG")
+    return [ins for ins in dis.get_instructions(code) if ins.opname not in dropped]
+
+
 def line_key(code: types.CodeType) -> tuple:
+    """Where each instruction's source is (not the raw line table: it counts inline cache
+    entries, which differ with the instructions `_instructions` treats as equal)."""
     nested = tuple(line_key(c) for c in code.co_consts if isinstance(c, types.CodeType))
-    return (code.co_firstlineno, code.co_linetable, nested)
+    spans = tuple(tuple(ins.positions) for ins in _kept(code))
+    return (code.co_firstlineno, spans, nested)
 
 
 @dataclass
@@ -147,7 +160,9 @@ def judge(held: Held, fresh: FreshCode) -> Verdict:
         if status != "gone" and not identity:
             status = "stale"
         return Verdict(status, identity)
-    if now is None:
+    if now is None or type(now).__module__ != type(held.obj).__module__:
+        # The new release exposes something else there (a builtin where a wrapper of
+        # its own was): no instance held before could become it.
         return Verdict("gone", identity)
     status = _class(type(held.obj), fresh)
     if status != "gone" and type(now) is not type(held.obj):
@@ -180,11 +195,18 @@ def _class(cls: type, fresh: FreshCode) -> str:
         q
         for q in table
         if q.startswith(prefix) and "." not in q[len(prefix) :] and not q.endswith(">")
-        if q[len(prefix) :] not in vars(cls)
+        if _mangled(cls, q[len(prefix) :]) not in vars(cls)
     ]
     if missing or "stale" in statuses:
         return "stale"
     return "lines stale" if "lines stale" in statuses else "current"
+
+
+def _mangled(cls: type, name: str) -> str:
+    """The name a class body stores `name` under (`__x` becomes `_Class__x`)."""
+    if name.startswith("__") and not name.endswith("__"):
+        return f"_{cls.__name__.lstrip('_')}{name}"
+    return name
 
 
 def _methods(cls: type) -> list[types.FunctionType]:

@@ -118,7 +118,7 @@ def main() -> None:
         elapsed, printed, ok = run_cell_quietly(shell, "pass")
         refs = summary(held, FreshCode())
         drop_test_modules(work, plan["tests"])
-        shell.user_ns["_replay_suite"] = lambda: run_suite(work, plan["tests"], plan["pytest_args"])
+        shell.user_ns["_replay_suite"] = lambda: run_suite(work, plan["suite"], plan["pytest_args"])
         shell.run_cell("_replay_outcomes = _replay_suite()")
         outcomes = shell.user_ns.pop("_replay_outcomes", None) or {"exit": -1, "tests": {}}
         results["pulls"].append(

@@ -36,9 +36,14 @@ class Library:
     """The test directory relative to the sdist root (may lie inside a package)."""
     src: str = ""
     """The directory put on sys.path, relative to the sdist root ("" or "src")."""
+    suite: list[str] = field(default_factory=list)
+    """What pytest is given to collect, relative to the root (default: the tests)."""
     pytest_args: list[str] = field(default_factory=list)
     test_deps: list[str] = field(default_factory=list)
     """What the tests import beyond pytest (installed by the user, named in the report)."""
+
+    def suite_paths(self) -> list[str]:
+        return self.suite or [self.tests]
 
     def tracked(self) -> list[str]:
         return [*self.packages, self.tests]
