@@ -202,10 +202,11 @@ def summary_table(results: list[dict]) -> str:
     order = list(EXTENSIONS)
     names = " / ".join(EXTENSIONS[e] for e in order)
     lines = [
-        f"| library, releases replayed | tests passing fresh (sum over pulls) "
-        f"| lost in-session: {names} | held references not current: {names} "
-        f"| reload cell, summed (ms): {names} |",
-        "|---|---:|---:|---:|---:|",
+        "| library, releases replayed | tests passing fresh (sum over pulls) "
+        + "".join(f"| lost in-session: {EXTENSIONS[e]} " for e in order)
+        + f"| held references not current, summed ({names}) "
+        + f"| reload cell, ms summed ({names}) |",
+        "|---|---:|" + "---:|" * len(order) + "---:|---:|",
     ]
     for result in results:
         ran = result["pulls"][0]["by"] if result["pulls"] else {}
@@ -215,8 +216,8 @@ def summary_table(results: list[dict]) -> str:
         held = next((h for h in result["held"].values() if h), 0)
         lines.append(
             f"| {result['library']} {versions[0]} -> {versions[-1]} ({len(versions) - 1} pulls) "
-            f"| {fresh:,} | {' / '.join(_cells(t, 'lost', '{:,}'))} "
-            f"| {' / '.join(_cells(t, 'stale', '{:,}'))} (of {held:,} held, each pull) "
+            f"| {fresh:,} | {' | '.join(_cells(t, 'lost', '{:,}'))} "
+            f"| {' / '.join(_cells(t, 'stale', '{:,}'))} ({held:,} held) "
             f"| {' / '.join(_cells(t, 'ms', '{:,.0f}'))} |"
         )
     return "\n".join(lines)
@@ -284,10 +285,13 @@ def main() -> None:
     parser.add_argument("--extension", action="append", choices=list(EXTENSIONS))
     parser.add_argument("--tag", default="", help="suffix of the results files")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--report", action="store_true", help="only rebuild the report")
     args = parser.parse_args()
     chosen = [lib for lib in LIBRARIES if not args.library or lib.name in args.library]
     extensions = args.extension or list(EXTENSIONS)
-    results = [replay(lib, args.cache, args.python, extensions) for lib in chosen]
+    results = []
+    if not args.report:
+        results = [replay(lib, args.cache, args.python, extensions) for lib in chosen]
     RESULTS.mkdir(exist_ok=True)
     json_path = RESULTS / f"replay{args.tag}.json"
     previous = json.loads(json_path.read_text()) if json_path.exists() else {}

@@ -75,6 +75,8 @@ def run_suite(rootdir: Path, paths: list[str], extra: list[str]) -> dict:
         "-q",
         "--no-header",
         "--tb=line",
+        # A test module that fails to import loses its own tests, not the whole run.
+        "--continue-on-collection-errors",
         "-o",
         "console_output_style=classic",
         "--rootdir",
