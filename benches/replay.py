@@ -1,7 +1,12 @@
 """A `git pull` in a live session: real libraries' release histories replayed under each
 reloader, with each new release's own test suite run inside the session.
 
-    python benches/replay.py [--library toolz ...] [--cache DIR] [--python PY]
+    python benches/replay.py [--library toolz ...] [--extension fastautoreload ...]
+                             [--cache DIR] [--python PY] [--tag SUFFIX] [--report] [--readme]
+
+`--python` runs the sessions and fresh suites on another interpreter (another build of
+fastautoreload in another venv, with `--tag` to keep its results apart); `--report` only
+rebuilds the report from the JSON results.
 
 For each library and its consecutive releases (sdists downloaded with pip into the cache,
 default ~/.cache/fastautoreload-replay), one IPython session per extension, each in its
