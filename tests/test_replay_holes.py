@@ -1,0 +1,76 @@
+"""The four holes a replay of real libraries' releases found (issue 14), each reduced to
+a small package edited on disk and reloaded in a real IPython shell.
+
+1. ``from m import *`` in an unchanged importer gains (and loses) the names ``m`` now
+   exports.
+2. Only real uses of ``exec``/``eval``/``globals()``/... run a whole module again, not a
+   keyword argument or a parameter of the same name (toolz's ``_signatures.py``).
+3. A statement of another module that used a rebuilt value at import runs again (toolz's
+   registry filled by a call in ``toolz/__init__.py``).
+4. A class statement that runs again leaves one class alive: the old one, patched, with
+   classes built on the temporary one rebased, and references rebound when it cannot be
+   patched in place.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import reloading, run, value, write
+
+pytestmark = pytest.mark.fastautoreload_only
+
+
+def _reload(shell, capsys):
+    capsys.readouterr()
+    run(shell, "pass")
+    return capsys.readouterr()
+
+
+# -- 2. a keyword argument named `eval` is not a use of `eval` ---------------------------------
+SIGNATURES = """\
+signatures = {{}}
+
+
+def create_signature_registry(module_info, signatures=signatures):
+    for name, sigs in module_info.items():
+        signatures[name] = tuple(sigs)
+
+
+module_info = dict(
+    eval=[lambda source, globals: None, lambda source, globals, locals: None],
+    globals=[lambda: None],
+    vars=[lambda: None, lambda obj: None],
+)
+create_signature_registry(module_info)
+
+
+def num_required_args(func):
+    return {body}
+"""
+
+
+def test_builtin_names_as_keywords_and_parameters_do_not_run_the_module_whole(
+    auto, make_module, capsys
+):
+    name, path = make_module(SIGNATURES.format(body="1"))
+    run(auto, "%autoreload 2 -p")
+    run(auto, f"import {name} as m\nheld = m.signatures")
+    assert value(auto, "len(held)") == 3
+    write(path, SIGNATURES.format(body="2"))
+    out, err = _reload(auto, capsys)
+    # Only the changed function: the registry and what filled it are left as they were.
+    assert out == reloading(name, "1 function patched") + "\n"
+    assert err == ""
+    assert value(auto, "m.num_required_args(None)") == 2
+    assert value(auto, "m.signatures is held and len(held) == 3")
+
+
+def test_a_real_use_of_eval_still_runs_the_module_whole(auto, make_module, capsys):
+    source = "TABLE = {{}}\nTABLE['x'] = eval('{v}')\n\n\ndef f():\n    return {v}\n"
+    name, path = make_module(source.format(v=1))
+    run(auto, "%autoreload 2 -p")
+    run(auto, f"import {name} as m\nheld = m.TABLE")
+    write(path, source.format(v=2))
+    out, _ = _reload(auto, capsys)
+    assert out == reloading(name, None) + "\n"
+    assert value(auto, "(m.TABLE, m.TABLE is held)") == ({"x": 2}, False)
