@@ -17,9 +17,9 @@ use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use std::sync::Arc;
 
-use crate::imports::{scan_lines, Import};
+use crate::imports::{scan_lines, Context, Import};
 use crate::lexer::{lexable, logical_lines};
-use crate::outline::{diff, rerun, Outline, PackedOutline, Plan};
+use crate::outline::{diff_with, rerun, External, Outline, PackedOutline, Plan, Star};
 use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
@@ -588,28 +588,51 @@ impl ModuleTable {
         }
     }
 
-    /// How to run again, in module `change.name`, what binds `names` (imports of values
-    /// that changed elsewhere) and what depends on them. If the file changed meanwhile
-    /// (a failed edit, say), this is a plan from what it runs to `change` as well.
-    pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
+    /// How to run again, in module `change.name`, what binds the `external` names (imports
+    /// of values that changed elsewhere) and what depends on them. If the file changed
+    /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
+    pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
         let current = entry.outline.as_ref()?.unpack();
+        let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
-            Some(rerun(&current, names))
+            Some(rerun(&current, &external))
         } else {
-            Some(diff(&current, change.outline.as_deref()?, names))
+            Some(diff_with(&current, change.outline.as_deref()?, &external))
         }
     }
 
     /// How to bring module `change.name` from the content it runs to `change`'s (and
-    /// re-bind `stale` names): None when there is no outline of what it runs.
-    pub fn plan(&self, change: &Change, stale: &[String]) -> Option<Plan> {
+    /// re-bind `external` names): None when there is no outline of what it runs.
+    pub fn plan(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
-        Some(diff(
+        let external = self.star_lines(entry, change, external);
+        Some(diff_with(
             &entry.outline.as_ref()?.unpack(),
             change.outline.as_deref()?,
-            stale,
+            &external,
         ))
+    }
+
+    /// `external` with each star import placed at its line in `change`'s source (one
+    /// entry per `from m import *` of that module it holds).
+    fn star_lines(&self, entry: &Entry, change: &Change, external: &External) -> External {
+        let package = entry.package();
+        let mut placed = External::of_names(&external.names);
+        for star in &external.stars {
+            let lines = change.imports.iter().filter(|i| {
+                i.context == Context::Module
+                    && i.names.iter().any(|(n, _)| n == "*")
+                    && i.absolute_module(package).as_deref() == Some(star.module.as_str())
+            });
+            for import in lines {
+                placed.stars.push(Star {
+                    line: import.line,
+                    ..star.clone()
+                });
+            }
+        }
+        placed
     }
 
     /// The import graph of the tracked modules (built again only after a change).

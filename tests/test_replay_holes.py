@@ -15,7 +15,7 @@ a small package edited on disk and reloaded in a real IPython shell.
 from __future__ import annotations
 
 import pytest
-from conftest import reloading, run, value, write
+from conftest import fresh_repr, reloading, run, value, write
 
 pytestmark = pytest.mark.fastautoreload_only
 
@@ -74,3 +74,84 @@ def test_a_real_use_of_eval_still_runs_the_module_whole(auto, make_module, capsy
     out, _ = _reload(auto, capsys)
     assert out == reloading(name, None) + "\n"
     assert value(auto, "(m.TABLE, m.TABLE is held)") == ({"x": 2}, False)
+
+
+# -- 1. `from m import *` in an unchanged importer ---------------------------------------------
+MORE = """\
+__all__ = {all!r}
+
+
+def chunked():
+    return "chunked"
+
+
+def windowed():
+    return "windowed"
+
+
+def moved():
+    return "moved from more"
+"""
+
+RECIPES = """\
+def take():
+    return "take"
+{extra}"""
+
+INIT = "from .more import *\nfrom .recipes import *\n"
+
+
+def _star_package(make_package, init=INIT):
+    return make_package(
+        {
+            "__init__.py": init,
+            "more.py": MORE.format(all=["chunked", "moved"]),
+            "recipes.py": RECIPES.format(extra=""),
+        }
+    )
+
+
+PUBLIC = "sorted(n for n in vars() if not n.startswith('_'))"
+
+
+def _public(shell, pkg):
+    return value(shell, f"sorted(n for n in vars({pkg}) if not n.startswith('_'))")
+
+
+def test_a_star_importer_gains_the_names_a_release_adds(auto, make_package, pkgdir):
+    pkg, root = _star_package(make_package)
+    run(auto, f"import {pkg}\nheld = {pkg}.chunked")
+    write(root / "more.py", MORE.format(all=["chunked", "moved", "windowed"]))
+    write(root / "recipes.py", RECIPES.format(extra="\n\ndef tail():\n    return 'tail'\n"))
+    assert value(auto, f"{pkg}.windowed()") == "windowed"
+    assert value(auto, f"{pkg}.tail()") == "tail"
+    assert value(auto, f"{pkg}.chunked is held is {pkg}.more.chunked")
+    assert repr(_public(auto, pkg)) == fresh_repr(pkgdir, pkg, PUBLIC)
+
+
+def test_a_star_importer_loses_the_names_a_release_drops(auto, make_package, pkgdir):
+    pkg, root = _star_package(make_package)
+    run(auto, f"import {pkg}")
+    # `chunked` leaves `__all__`; `moved` moves from `more` to `recipes`.
+    write(root / "more.py", MORE.format(all=["windowed"]).replace("moved from more", "unused"))
+    write(root / "recipes.py", RECIPES.format(extra="\n\ndef moved():\n    return 'moved'\n"))
+    assert value(auto, f"hasattr({pkg}, 'chunked')") is False
+    assert value(auto, f"{pkg}.moved()") == "moved"
+    assert value(auto, f"{pkg}.windowed()") == "windowed"
+    assert repr(_public(auto, pkg)) == fresh_repr(pkgdir, pkg, PUBLIC)
+
+
+def test_a_name_the_importer_defines_after_a_star_import_stays_its_own(
+    auto, make_package, pkgdir, counter_store
+):
+    init = (
+        f"from {counter_store} import runs\nruns.append('init')\n"
+        "from .more import *\n\n\ndef chunked():\n    return 'own'\n"
+    )
+    pkg, root = _star_package(make_package, init=init)
+    run(auto, f"import {pkg}")
+    write(root / "more.py", MORE.format(all=["chunked", "moved", "windowed"]))
+    assert value(auto, f"({pkg}.chunked(), {pkg}.windowed())") == ("own", "windowed")
+    # The star import and the definition after it ran again, not the whole module.
+    assert value(auto, f"__import__({counter_store!r}).runs") == ["init"]
+    assert repr(_public(auto, pkg)) == fresh_repr(pkgdir, pkg, PUBLIC)

@@ -12,9 +12,10 @@ use super::errors::{as_internal, boundary};
 use super::events::{Event, Subject};
 use super::graveyard::Graveyard;
 use super::reload::{reload, Failure, Reloaded};
+use super::star::star_refresh;
 use crate::detector::Detector;
 use crate::module_table::{Change, ModuleTable};
-use crate::outline::Plan;
+use crate::outline::{External, Plan};
 
 /// What the host asks of a check (read from the Python policy object's attributes).
 #[derive(FromPyObject)]
@@ -45,8 +46,9 @@ struct Item {
     whole: bool,
     /// Runs only because it imported values that changed in this module.
     because_of: Option<String>,
-    /// Names it bound from reloaded modules that now hold old values.
-    stale: Vec<String>,
+    /// What it took at import from reloaded modules that changed: names holding old
+    /// values, star imports that would bind other names now.
+    stale: External,
 }
 
 impl Item {
@@ -57,7 +59,7 @@ impl Item {
             whole: !change.baseline_known,
             change,
             because_of: None,
-            stale: Vec::new(),
+            stale: External::default(),
         }
     }
 }
@@ -176,7 +178,7 @@ fn run_items(
 }
 
 /// Reloads one item of the batch and records what happened in `events`; returns the
-/// importers that now hold stale values from it.
+/// importers that now hold stale values from it, with what is stale.
 #[allow(clippy::too_many_arguments)]
 fn reload_item(
     py: Python<'_>,
@@ -187,7 +189,7 @@ fn reload_item(
     policy: &Policy,
     done: &AHashSet<String>,
     events: &mut Vec<Event>,
-) -> PyResult<Vec<(String, Vec<String>)>> {
+) -> PyResult<Vec<(String, External)>> {
     let name = &item.change.name;
     let Some(module) = tracked_module(table, modules, name)? else {
         return Ok(Vec::new());
@@ -286,12 +288,9 @@ fn stale_importers(
     reloaded: &Reloaded,
     policy: &Policy,
     done: &AHashSet<String>,
-) -> PyResult<Vec<(String, Vec<String>)>> {
+) -> PyResult<Vec<(String, External)>> {
     let py = modules.py();
     let previous = reloaded.previous.bind(py);
-    if previous.is_empty() {
-        return Ok(Vec::new());
-    }
     let binders: Binders = table
         .graph()
         .binders_of(name)
@@ -314,7 +313,16 @@ fn stale_importers(
         let Some(module) = tracked_module(table, modules, &importer)? else {
             continue;
         };
-        let held = old_values_held(&module.dict(), &names, previous)?;
+        let namespace = module.dict();
+        let mut held = External::of_names(&old_values_held(&namespace, &names, previous)?);
+        if names.iter().any(|(n, _)| n == "*") {
+            let after = tracked_module(table, modules, name)?.map(|m| m.dict());
+            if let Some(after) = after {
+                let before = reloaded.before.bind(py);
+                held.stars
+                    .extend(star_refresh(name, before, &after, &namespace)?);
+            }
+        }
         if !held.is_empty() {
             stale.push((importer, held));
         }
@@ -322,8 +330,8 @@ fn stale_importers(
     Ok(stale)
 }
 
-/// The names in `namespace` bound from the reloaded module that still hold an old value
-/// (`*` for a star import that does).
+/// The names in `namespace` bound by `from m import name` from the reloaded module that
+/// still hold an old value (star imports are `star_refresh`'s).
 fn old_values_held(
     namespace: &Bound<'_, PyDict>,
     names: &[(String, String)],
@@ -332,13 +340,9 @@ fn old_values_held(
     let mut held = Vec::new();
     for (name, bound_as) in names {
         if name == "*" {
-            for (key, old) in previous.iter() {
-                if namespace.get_item(&key)?.is_some_and(|v| v.is(&old)) {
-                    held.push("*".to_owned());
-                    break;
-                }
-            }
-        } else if let Some(old) = previous.get_item(name)? {
+            continue;
+        }
+        if let Some(old) = previous.get_item(name)? {
             if namespace.get_item(bound_as)?.is_some_and(|v| v.is(&old)) {
                 held.push(bound_as.clone());
             }
@@ -353,7 +357,7 @@ fn add_importers(
     py: Python<'_>,
     table: &mut ModuleTable,
     pending: VecDeque<Item>,
-    stale: Vec<(String, Vec<String>)>,
+    stale: Vec<(String, External)>,
     because_of: &str,
 ) -> VecDeque<Item> {
     let mut items: Vec<Item> = pending.into();

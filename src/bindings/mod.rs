@@ -18,6 +18,7 @@ mod modules_snapshot;
 mod partial;
 mod patch;
 mod reload;
+mod star;
 mod tracker;
 mod transaction;
 

@@ -18,6 +18,7 @@
 
 use ahash::AHashSet;
 
+use super::external::External;
 use super::{Kind, Outline, Statement};
 
 /// Lines `first..=last` of the new source.
@@ -59,6 +60,9 @@ pub struct Plan {
     pub bodies: Vec<BodyPatch>,
     /// Names to remove from the module.
     pub delete: Vec<String>,
+    /// Names to remove before `run` runs: what a `from m import *` run again no longer
+    /// binds.
+    pub unbind: Vec<String>,
     pub shifts: Vec<Shift>,
     /// `from __future__` imports, compiled in front of `run`.
     pub future: Vec<Span>,
@@ -84,8 +88,9 @@ impl Plan {
         if !self.bodies.is_empty() {
             parts.push(format!("{} patched", plural(self.bodies.len(), "function")));
         }
-        if !self.delete.is_empty() {
-            parts.push(format!("{} removed", plural(self.delete.len(), "name")));
+        let removed = self.delete.len() + self.unbind.len();
+        if removed > 0 {
+            parts.push(format!("{} removed", plural(removed, "name")));
         }
         if parts.is_empty() {
             "nothing to run".to_owned()
@@ -106,8 +111,8 @@ fn plural(n: usize, word: &str) -> String {
 /// Plans re-running, in a module whose source did not change, the statements that bind
 /// `names` (imports whose source module gave those names new values) and everything
 /// that depends on them, as `diff` would for a change.
-pub fn rerun(outline: &Outline, names: &[String]) -> Plan {
-    diff(outline, outline, names)
+pub fn rerun(outline: &Outline, external: &External) -> Plan {
+    diff_with(outline, outline, external)
 }
 
 /// What happens to one statement of the new source.
@@ -123,6 +128,12 @@ enum Action {
 /// Plans how to go from the module that ran `old` to `new`. Statements binding a name
 /// in `stale` (imports of values that changed in another module) run again too.
 pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
+    diff_with(old, new, &External::of_names(stale))
+}
+
+/// As `diff`, with every kind of outside change: stale `from` imports and star imports
+/// that must run again (see `External`).
+pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
     if let Some(reason) = new.unsure.as_ref().or(old.unsure.as_ref()) {
         return Plan::full(reason.clone());
     }
@@ -142,7 +153,8 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
     for statement in &removed {
         changed.add(statement, REMOVED);
     }
-    changed.add_names(stale.iter().map(String::as_str), EXTERNAL);
+    changed.add_names(external.names.iter().map(String::as_str), EXTERNAL);
+    let refreshed = refresh_stars(&new.statements, &mut actions, &mut changed, external);
     spread(&new.statements, &mut actions, &mut changed);
     let mut plan = Plan::default();
     for (statement, action) in new.statements.iter().zip(actions) {
@@ -155,7 +167,7 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
                 plan.shifts.extend(shifts);
             }
             Action::Run => {
-                if statement.star_import {
+                if statement.star_import && !refreshed.contains(&statement.first_line) {
                     return Plan::full("a `from ... import *` must run again");
                 }
                 plan.run.push(Span {
@@ -172,7 +184,42 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
         }
     }
     plan.delete = deleted_names(&removed, &new.statements);
+    plan.unbind = external.unbound();
     plan
+}
+
+/// Marks the statements holding the star imports `external` names to run again (only
+/// unchanged ones: a star import whose own text changed runs the whole module), with
+/// what each binds: the names whose value changes count as changed for their readers;
+/// any other statement binding a name the import binds runs again too, so the one that
+/// comes last in the source wins again. Returns the first lines of those statements.
+fn refresh_stars<'a>(
+    statements: &'a [Statement],
+    actions: &mut [Action],
+    changed: &mut Changes<'a>,
+    external: &'a External,
+) -> Vec<u32> {
+    let mut refreshed = Vec::new();
+    for star in &external.stars {
+        let Some(j) = statements
+            .iter()
+            .position(|s| s.star_import && (s.first_line..=s.last_line).contains(&star.line))
+        else {
+            continue;
+        };
+        if matches!(actions[j], Action::Run) && !refreshed.contains(&statements[j].first_line) {
+            continue;
+        }
+        actions[j] = Action::Run;
+        refreshed.push(statements[j].first_line);
+        changed.add_names(star.changed.iter().chain(&star.gone).map(String::as_str), j);
+        for (k, other) in statements.iter().enumerate() {
+            if k != j && other.binds.iter().any(|b| star.binds.contains(b)) {
+                actions[k] = Action::Run;
+            }
+        }
+    }
+    refreshed
 }
 
 /// Changes no statement-level plan can carry: a different `__future__` import changes

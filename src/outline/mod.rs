@@ -4,12 +4,14 @@
 //! the least re-execution that gives what a fresh import of the new source would.
 
 mod diff;
+mod external;
 pub mod fragment;
 mod names;
 mod packed;
 mod unsure;
 
-pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};
+pub use diff::{diff, diff_with, rerun, BodyPatch, Plan, Shift, Span};
+pub use external::{External, Star};
 pub use packed::PackedOutline;
 
 use crate::fingerprint::ContentHash;

@@ -253,7 +253,7 @@ fn future_imports_are_listed_for_compilation() {
 #[test]
 fn rerun_runs_the_binding_imports_and_what_reads_them() {
     let o = outline("from config import BATCH, OTHER\nDOUBLE = BATCH * 2\ndef get():\n    return BATCH\nUNRELATED = 1\n");
-    let p = rerun(&o, &["BATCH".to_string()]);
+    let p = rerun(&o, &External::of_names(&["BATCH".to_string()]));
     assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
     assert!(p.bodies.is_empty() && p.delete.is_empty());
 }
@@ -506,4 +506,71 @@ fn inline_function_bodies_are_read_when_called() {
     let old = "X = 1\ndef f(): return X\nY = f()\n";
     let new = "X = 2\ndef f(): return X\nY = f()\n";
     assert_eq!(run_lines(&plan(old, new)), [(1, 1), (3, 3)]);
+}
+
+fn star(line: u32, binds: &[&str], changed: &[&str], gone: &[&str]) -> External {
+    let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    External {
+        names: Vec::new(),
+        stars: vec![Star {
+            module: "pkg.more".into(),
+            line,
+            binds: owned(binds),
+            changed: owned(changed),
+            gone: owned(gone),
+        }],
+    }
+}
+
+const STAR_IMPORTER: &str = "from .more import *\nfrom .recipes import *\nY = chunked(1)\n\n\ndef take():\n    return new()\n";
+
+#[test]
+fn a_star_import_gaining_names_runs_alone() {
+    let o = outline(STAR_IMPORTER);
+    let p = rerun(&o, &star(1, &["chunked", "new"], &["new"], &["old"]));
+    assert!(p.full.is_none(), "{:?}", p.full);
+    // `Y` reads `chunked`, whose value did not change; `take` reads `new` only when called.
+    assert_eq!(run_lines(&p), [(1, 1)]);
+    assert_eq!(p.unbind, ["old"]);
+    assert_eq!(p.summary(), "1 statement, 1 name removed");
+}
+
+#[test]
+fn readers_of_names_a_star_import_changes_run_again() {
+    let o = outline(STAR_IMPORTER);
+    let p = rerun(&o, &star(1, &["chunked"], &["chunked"], &[]));
+    assert_eq!(run_lines(&p), [(1, 1), (3, 3)]);
+    let p = rerun(&o, &star(1, &["chunked"], &[], &["chunked"]));
+    assert_eq!(run_lines(&p), [(1, 1), (3, 3)]);
+}
+
+#[test]
+fn a_later_binding_of_a_star_imported_name_runs_after_it_again() {
+    let o = outline("from .more import *\n\n\ndef chunked():\n    return 0\n");
+    let p = rerun(&o, &star(1, &["chunked", "new"], &["new"], &[]));
+    assert_eq!(run_lines(&p), [(1, 1), (4, 5)]);
+}
+
+#[test]
+fn a_name_another_star_import_binds_now_is_not_removed() {
+    let mut e = star(1, &["a"], &[], &["moved"]);
+    e.stars.push(Star {
+        module: "pkg.recipes".into(),
+        line: 2,
+        binds: vec!["moved".into()],
+        changed: vec!["moved".into()],
+        gone: Vec::new(),
+    });
+    let p = rerun(&outline(STAR_IMPORTER), &e);
+    assert!(p.unbind.is_empty());
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
+}
+
+#[test]
+fn a_star_import_whose_own_text_changed_still_runs_the_module_whole() {
+    let old = outline("from .more import *\nX = 1\n");
+    let new = outline("from .other import *\nX = 1\n");
+    assert!(diff_with(&old, &new, &star(1, &["a"], &["a"], &[]))
+        .full
+        .is_some());
 }
