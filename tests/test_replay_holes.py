@@ -155,3 +155,118 @@ def test_a_name_the_importer_defines_after_a_star_import_stays_its_own(
     # The star import and the definition after it ran again, not the whole module.
     assert value(auto, f"__import__({counter_store!r}).runs") == ["init"]
     assert repr(_public(auto, pkg)) == fresh_repr(pkgdir, pkg, PUBLIC)
+
+
+# -- 4. a class statement that runs again leaves one class alive --------------------------------
+REGISTERED = """\
+class Base:
+    def method(self):
+        return "base"
+
+
+class B(Base):
+    def method(self):
+        return "b+" + super().method()
+
+{helper}
+
+
+REGISTRY = {{"b": B}}
+"""
+
+HELPER = "    def helper(self):\n        return 1\n"
+STATIC_HELPER = "    @staticmethod\n    def helper():\n        return 2\n"
+
+
+def test_a_registry_keeps_the_one_class_when_a_method_becomes_static(auto, make_module):
+    name, path = make_module(REGISTERED.format(helper=HELPER))
+    run(auto, f"import {name} as m\nold_b = m.B\nold_instance = m.B()")
+    write(path, REGISTERED.format(helper=STATIC_HELPER))
+    assert value(auto, "m.REGISTRY['b']().method()") == "b+base"
+    assert value(auto, "m.REGISTRY['b'] is m.B is old_b")
+    assert value(auto, "(m.B.helper(), old_instance.method())") == (2, "b+base")
+    assert value(auto, "m.B.method.__closure__[0].cell_contents is m.B")
+
+
+TAGGED = """\
+COUNT = 0
+
+
+def bump():
+    global COUNT
+    COUNT += 1
+
+
+class Base:
+    def __init__(self, name):
+        self.name = name
+
+    def describe(self):
+        return "base " + self.name
+{extra}"""
+
+TAG = """
+
+class Tag(Base):
+    def __init__(self, name):
+        super().__init__(name)
+        self.tag = True
+
+    def describe(self):
+        return "tag " + super().describe()
+
+
+TAGS = [Tag]
+"""
+
+
+def test_a_class_added_in_a_whole_module_run_is_built_on_the_canonical_base(auto, make_module):
+    name, path = make_module(TAGGED.format(extra=""))
+    run(auto, f"import {name} as m\nold_base = m.Base\nkept = m.Base('kept')")
+    write(path, TAGGED.format(extra=TAG))
+    assert value(auto, "m.Tag('t').describe()") == "tag base t"
+    assert value(auto, "m.Base is old_base and m.Tag.__bases__ == (m.Base,)")
+    assert value(auto, "isinstance(m.Tag('t'), old_base) and isinstance(kept, m.Base)")
+    assert value(auto, "m.TAGS[0] is m.Tag")
+
+
+SLOTTED = """\
+REGISTRY = {{}}
+KINDS = []
+
+
+class Point:
+    __slots__ = {slots!r}
+
+    def __init__(self, x):
+        self.x = x
+{extra}"""
+
+
+def test_references_to_a_replaced_class_move_to_the_new_one(auto, make_module, capsys):
+    name, path = make_module(SLOTTED.format(slots=("x",), extra=""))
+    run(auto, f"import {name} as m\nm.REGISTRY['p'] = m.Point\nm.KINDS.append((m.Point, 1))")
+    extra = "        self.y = 0\n"
+    write(path, SLOTTED.format(slots=("x", "y"), extra=extra))
+    out, err = _reload(auto, capsys)
+    assert value(auto, "m.REGISTRY['p'] is m.Point and m.KINDS == [(m.Point, 1)]")
+    assert value(auto, "m.REGISTRY['p'](1).y") == 0
+    lines = [line for line in (out + err).splitlines() if "Point" in line]
+    assert len(lines) == 1, out + err
+    assert "could not be updated in place" in lines[0]
+    assert "2 references to it in the module's names and containers" in lines[0]
+
+
+def test_a_failed_reload_puts_the_moved_references_back(auto, make_module, ext_module, capsys):
+    name, path = make_module(SLOTTED.format(slots=("x",), extra=""))
+    run(auto, f"import {name} as m\nold = m.Point\nm.REGISTRY['p'] = old\nm.KINDS.append((old, 1))")
+    ext_module._native._inject_fault("heap")
+    try:
+        write(path, SLOTTED.format(slots=("x", "y"), extra="        self.y = 0\n"))
+        _, err = _reload(auto, capsys)
+    finally:
+        ext_module._native._inject_fault(None)
+    assert "fault injected at step 'heap'" in err
+    assert value(auto, "m.Point is old and m.REGISTRY['p'] is old and m.KINDS == [(old, 1)]")
+    write(path, SLOTTED.format(slots=("x", "y"), extra="        self.y = 1\n"))
+    assert value(auto, "m.REGISTRY['p'] is m.Point is not old and m.KINDS[0][0] is m.Point")
