@@ -618,7 +618,10 @@ impl ModuleTable {
     /// entry per `from m import *` of that module it holds).
     fn star_lines(&self, entry: &Entry, change: &Change, external: &External) -> External {
         let package = entry.package();
-        let mut placed = External::of_names(&external.names);
+        let mut placed = External {
+            stars: Vec::new(),
+            ..external.clone()
+        };
         for star in &external.stars {
             let lines = change.imports.iter().filter(|i| {
                 i.context == Context::Module
@@ -633,6 +636,97 @@ impl ModuleTable {
             }
         }
         placed
+    }
+
+    /// Whether a statement of what `importer` runs (or a function it defines) reads one
+    /// of `names`. Unknown outlines count as yes.
+    pub fn may_read(&self, importer: &str, names: &[String]) -> bool {
+        let Some(outline) = self
+            .index
+            .get(importer)
+            .and_then(|&i| self.entries[i].outline.as_ref())
+        else {
+            return true;
+        };
+        outline.unpack().statements.iter().any(|s| {
+            s.reads
+                .iter()
+                .chain(s.body_reads.iter())
+                .any(|r| names.contains(r))
+        })
+    }
+
+    /// Whether a statement of what `importer` runs (or a function it defines) reads one
+    /// of the module names `via` and uses one of the attributes `attrs`: only then can
+    /// its import-time code have used what `attrs` name in another module. Unknown
+    /// outlines count as yes.
+    pub fn may_reach(&self, importer: &str, via: &[String], attrs: &AHashSet<&str>) -> bool {
+        let Some(outline) = self
+            .index
+            .get(importer)
+            .and_then(|&i| self.entries[i].outline.as_ref())
+        else {
+            return true;
+        };
+        outline.unpack().statements.iter().any(|s| {
+            let reads = s.reads.iter().chain(s.body_reads.iter());
+            let uses = s.attrs.iter().chain(s.body_attrs.iter());
+            reads.into_iter().any(|r| via.contains(r))
+                && uses.into_iter().any(|a| attrs.contains(a.as_str()))
+        })
+    }
+
+    /// The names `importer` binds, at import time, to module objects that `reaches`
+    /// accepts (by the module's absolute name): `import a.b` binds `a` (through which
+    /// `a.b` is reached too), `import a.b as x` binds `x`, `from a import b` binds `b`
+    /// when `a.b` is a module.
+    pub fn module_aliases(&self, importer: &str, reaches: impl Fn(&str) -> bool) -> Vec<String> {
+        let Some(&i) = self.index.get(importer) else {
+            return Vec::new();
+        };
+        let entry = &self.entries[i];
+        let mut aliases = Vec::new();
+        for import in entry
+            .imports
+            .iter()
+            .filter(|i| i.context == Context::Module)
+        {
+            let Some(target) = import.absolute_module(entry.package()) else {
+                continue;
+            };
+            if import.names.is_empty() {
+                let Some(alias) = &import.binds_module_as else {
+                    continue;
+                };
+                // `import a.b.c` binds `a`: every module on the way is reached through it.
+                let mut prefixes = target
+                    .match_indices('.')
+                    .map(|(at, _)| &target[..at])
+                    .chain([target.as_str()]);
+                let reached = if target.split('.').next() == Some(alias.as_str()) {
+                    prefixes.any(&reaches)
+                } else {
+                    reaches(&target)
+                };
+                if reached {
+                    aliases.push(alias.clone());
+                }
+                continue;
+            }
+            for (name, bound_as) in &import.names {
+                let module = if target.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{target}.{name}")
+                };
+                if self.index.contains_key(&module) && reaches(&module) {
+                    aliases.push(bound_as.clone());
+                }
+            }
+        }
+        aliases.sort();
+        aliases.dedup();
+        aliases
     }
 
     /// The import graph of the tracked modules (built again only after a change).
@@ -941,6 +1035,42 @@ mod tests {
         assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("a.py"), "x = 5\n").unwrap();
         assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn module_aliases_are_the_names_bound_to_modules_on_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("pkg");
+        fs::create_dir(&pkg).unwrap();
+        let init = "from . import functoolz\nimport pkg.sigs\nimport pkg.sigs as s\nimport json\nfrom .functoolz import thing\n\nfunctoolz._sigs.create()\nX = json.dumps(1)\n";
+        let files = [
+            ("pkg", pkg.join("__init__.py"), init),
+            (
+                "pkg.functoolz",
+                pkg.join("functoolz.py"),
+                "from . import sigs as _sigs\n",
+            ),
+            ("pkg.sigs", pkg.join("sigs.py"), "registry = {}\n"),
+        ];
+        for (_, path, text) in &files {
+            fs::write(path, text).unwrap();
+        }
+        let mut table = ModuleTable::new();
+        for (i, (name, path, _)) in files.iter().enumerate() {
+            table.track(name, path.clone(), i);
+        }
+        table.read_baselines();
+        let reaches = |t: &str| t == "pkg.sigs" || t == "pkg.functoolz";
+        assert_eq!(
+            table.module_aliases("pkg", reaches),
+            ["functoolz", "pkg", "s"]
+        );
+        assert_eq!(table.module_aliases("pkg.functoolz", reaches), ["_sigs"]);
+        let attrs: AHashSet<&str> = ["create"].into_iter().collect();
+        assert!(table.may_reach("pkg", &["functoolz".into()], &attrs));
+        assert!(!table.may_reach("pkg", &["json".into()], &attrs));
+        assert!(table.may_read("pkg", &["json".into()]));
+        assert!(!table.may_read("pkg", &["thing".into()]));
     }
 
     #[test]

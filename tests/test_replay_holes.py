@@ -270,3 +270,107 @@ def test_a_failed_reload_puts_the_moved_references_back(auto, make_module, ext_m
     assert value(auto, "m.Point is old and m.REGISTRY['p'] is old and m.KINDS == [(old, 1)]")
     write(path, SLOTTED.format(slots=("x", "y"), extra="        self.y = 1\n"))
     assert value(auto, "m.REGISTRY['p'] is m.Point is not old and m.KINDS[0][0] is m.Point")
+
+
+# -- 3. a statement that filled another module's state at import runs again ---------------------
+SIGS = """\
+signatures = {{}}
+
+module_info = dict(
+    abs=[lambda x: None],
+{extra})
+
+
+def create_signature_registry(module_info=module_info, signatures=signatures):
+    for name, sigs in module_info.items():
+        signatures[name] = tuple(sigs)
+
+
+def unrelated():
+    return 1
+"""
+
+FUNCTOOLZ = """\
+from . import _signatures as _sigs
+
+
+def num_signatures(name):
+    return len(_sigs.signatures.get(name, ()))
+"""
+
+TOOLZ_INIT = """\
+from {store} import runs
+runs.append("init")
+from . import functoolz
+from .functoolz import *
+
+functoolz._sigs.create_signature_registry()
+"""
+
+OTHER = """\
+from {store} import runs
+from {pkg} import _signatures
+runs.append("other")
+ONE = _signatures.unrelated()
+"""
+
+
+def _toolz(make_package, store):
+    pkg, root = make_package(
+        {
+            "__init__.py": TOOLZ_INIT.format(store=store),
+            "_signatures.py": SIGS.format(extra=""),
+            "functoolz.py": FUNCTOOLZ,
+        }
+    )
+    write(root / "other.py", OTHER.format(store=store, pkg=pkg))
+    return pkg, root
+
+
+def test_a_registry_filled_by_a_call_in_the_package_is_filled_again(
+    auto, make_package, counter_store, pkgdir
+):
+    pkg, root = _toolz(make_package, counter_store)
+    run(auto, f"import {pkg}, {pkg}.other\nheld = {pkg}._signatures.signatures")
+    assert value(auto, "sorted(held)") == ["abs"]
+    extra = "    eval=[lambda source: None, lambda source, globals: None],\n"
+    write(root / "_signatures.py", SIGS.format(extra=extra))
+    assert value(auto, f"{pkg}.num_signatures('eval')") == 2
+    assert value(auto, f"held is {pkg}._signatures.signatures")
+    mine = value(auto, "sorted((k, len(v)) for k, v in held.items())")
+    expr = "sorted((k, len(v)) for k, v in _sigs.signatures.items())"
+    assert repr(mine) == fresh_repr(pkgdir, f"{pkg}.functoolz", expr)
+    # Only the call ran again: not the package's other statements, nor `other`, which
+    # uses nothing that changed.
+    assert value(auto, f"__import__({counter_store!r}).runs") == ["init", "other"]
+
+
+def test_a_rebuilt_registry_is_filled_again_too(auto, make_package, counter_store):
+    pkg, root = _toolz(make_package, counter_store)
+    run(auto, f"import {pkg}")
+    extra = "    eval=[lambda source: None],\n"
+    # `signatures = {}` changes: the registry is a new dict, filled by the package's call.
+    source = SIGS.format(extra=extra).replace("signatures = {}", "signatures = dict()")
+    write(root / "_signatures.py", source)
+    assert value(auto, f"sorted({pkg}._signatures.signatures)") == ["abs", "eval"]
+    assert value(auto, f"{pkg}.num_signatures('eval')") == 1
+
+
+def test_a_value_computed_from_a_function_patched_elsewhere_is_computed_again(
+    auto, make_package, counter_store
+):
+    pkg, root = make_package(
+        {
+            "__init__.py": "",
+            "lib.py": "def scale():\n    return 2\n",
+            "app.py": (
+                f"from {counter_store} import runs\nruns.append('app')\n"
+                "from .lib import scale\nfrom . import lib\n\n"
+                "SIZE = scale() * 10\nDIRECT = lib.scale() + 1\nFIXED = 3\n"
+            ),
+        }
+    )
+    run(auto, f"from {pkg} import app\n%autoreload 2 -p")
+    write(root / "lib.py", "def scale():\n    return 5\n")
+    assert value(auto, "(app.SIZE, app.DIRECT, app.FIXED)") == (50, 6, 3)
+    assert value(auto, f"__import__({counter_store!r}).runs") == ["app"]

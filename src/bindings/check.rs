@@ -12,7 +12,7 @@ use super::errors::{as_internal, boundary};
 use super::events::{Event, Subject};
 use super::graveyard::Graveyard;
 use super::reload::{reload, Failure, Reloaded};
-use super::star::star_refresh;
+use super::stale::{stale_importers, Touched};
 use crate::detector::Detector;
 use crate::module_table::{Change, ModuleTable};
 use crate::outline::{External, Plan};
@@ -195,6 +195,10 @@ fn reload_item(
         return Ok(Vec::new());
     };
     let plan = plan_for(table, item, policy);
+    // Run again for what another module changed, and nothing it used did.
+    if item.because_of.is_some() && plan.as_ref().is_some_and(Plan::is_empty) {
+        return Ok(Vec::new());
+    }
     let subject = subject_of(item);
     let revenants = graveyard.alive(py, name);
     let c = &item.change;
@@ -202,7 +206,8 @@ fn reload_item(
         Ok(reloaded) => {
             table.commit(c);
             graveyard.update(py, name, &reloaded.departed, &reloaded.revived);
-            let stale = stale_importers(table, modules, name, &reloaded, policy, done);
+            let touched = Touched::of(&module, plan.as_ref(), &reloaded)?;
+            let stale = stale_importers(table, modules, name, &reloaded, &touched, policy, done);
             events.push(reloaded_event(py, subject, reloaded).with_source(py, &c.bytes));
             stale
         }
@@ -251,7 +256,7 @@ fn ordered(table: &mut ModuleTable, items: Vec<Item>) -> VecDeque<Item> {
 }
 
 /// The module object `name` in `modules`, if it is still the one the table tracks.
-fn tracked_module<'py>(
+pub(super) fn tracked_module<'py>(
     table: &ModuleTable,
     modules: &Bound<'py, PyDict>,
     name: &str,
@@ -275,80 +280,6 @@ fn plan_for(table: &ModuleTable, item: &Item, policy: &Policy) -> Option<Plan> {
     } else {
         table.plan(&item.change, &item.stale)
     }
-}
-
-/// The modules that bound, at import time, a name from `name` whose value changed and
-/// that still hold the old value, each with the names they hold it under: those
-/// statements (and what reads them) run again. Installed code, skipped modules and
-/// modules already done in this batch are left alone.
-fn stale_importers(
-    table: &mut ModuleTable,
-    modules: &Bound<'_, PyDict>,
-    name: &str,
-    reloaded: &Reloaded,
-    policy: &Policy,
-    done: &AHashSet<String>,
-) -> PyResult<Vec<(String, External)>> {
-    let py = modules.py();
-    let previous = reloaded.previous.bind(py);
-    let binders: Binders = table
-        .graph()
-        .binders_of(name)
-        .into_iter()
-        .map(|(m, names)| (m.to_owned(), names.to_vec()))
-        .collect();
-    let mut stale = Vec::new();
-    for (importer, names) in binders {
-        let allowed = policy
-            .importers
-            .as_ref()
-            .is_none_or(|m| m.contains(&importer));
-        if !allowed
-            || done.contains(&importer)
-            || policy.skip.contains(&importer)
-            || table.is_library(&importer)
-        {
-            continue;
-        }
-        let Some(module) = tracked_module(table, modules, &importer)? else {
-            continue;
-        };
-        let namespace = module.dict();
-        let mut held = External::of_names(&old_values_held(&namespace, &names, previous)?);
-        if names.iter().any(|(n, _)| n == "*") {
-            let after = tracked_module(table, modules, name)?.map(|m| m.dict());
-            if let Some(after) = after {
-                let before = reloaded.before.bind(py);
-                held.stars
-                    .extend(star_refresh(name, before, &after, &namespace)?);
-            }
-        }
-        if !held.is_empty() {
-            stale.push((importer, held));
-        }
-    }
-    Ok(stale)
-}
-
-/// The names in `namespace` bound by `from m import name` from the reloaded module that
-/// still hold an old value (star imports are `star_refresh`'s).
-fn old_values_held(
-    namespace: &Bound<'_, PyDict>,
-    names: &[(String, String)],
-    previous: &Bound<'_, PyDict>,
-) -> PyResult<Vec<String>> {
-    let mut held = Vec::new();
-    for (name, bound_as) in names {
-        if name == "*" {
-            continue;
-        }
-        if let Some(old) = previous.get_item(name)? {
-            if namespace.get_item(bound_as)?.is_some_and(|v| v.is(&old)) {
-                held.push(bound_as.clone());
-            }
-        }
-    }
-    Ok(held)
 }
 
 /// Adds the `stale` importers to the batch (or their names to an item already in it)

@@ -18,6 +18,7 @@ mod modules_snapshot;
 mod partial;
 mod patch;
 mod reload;
+mod stale;
 mod star;
 mod tracker;
 mod transaction;

@@ -63,6 +63,10 @@ pub struct Plan {
     /// Names to remove before `run` runs: what a `from m import *` run again no longer
     /// binds.
     pub unbind: Vec<String>,
+    /// Names whose value or behaviour the plan changes (bound again, mutated, functions
+    /// and methods whose code changed or runs changed code): what other modules' import
+    /// time statements may have used.
+    pub touched: Vec<String>,
     pub shifts: Vec<Shift>,
     /// `from __future__` imports, compiled in front of `run`.
     pub future: Vec<Span>,
@@ -74,6 +78,15 @@ impl Plan {
             full: Some(reason.into()),
             ..Plan::default()
         }
+    }
+
+    /// Whether the plan changes nothing in the module (line numbers aside).
+    pub fn is_empty(&self) -> bool {
+        self.full.is_none()
+            && self.run.is_empty()
+            && self.bodies.is_empty()
+            && self.delete.is_empty()
+            && self.unbind.is_empty()
     }
 
     /// What the plan does, for `Reloading 'm' (...)`.
@@ -154,6 +167,13 @@ pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
         changed.add(statement, REMOVED);
     }
     changed.add_names(external.names.iter().map(String::as_str), EXTERNAL);
+    changed.via.extend(external.via.iter().map(String::as_str));
+    changed
+        .via_attrs
+        .extend(external.attrs.iter().map(String::as_str));
+    changed
+        .patched
+        .extend(external.patched.iter().map(String::as_str));
     let refreshed = refresh_stars(&new.statements, &mut actions, &mut changed, external);
     spread(&new.statements, &mut actions, &mut changed);
     let mut plan = Plan::default();
@@ -185,7 +205,22 @@ pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
     }
     plan.delete = deleted_names(&removed, &new.statements);
     plan.unbind = external.unbound();
+    plan.touched = touched(&changed);
     plan
+}
+
+/// The names whose value or behaviour the plan changes, for the modules that reach them.
+fn touched(changed: &Changes<'_>) -> Vec<String> {
+    let mut names: Vec<String> = changed
+        .bound
+        .keys()
+        .chain(changed.mutated.keys())
+        .chain(changed.attrs.iter())
+        .map(|n| (*n).to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Marks the statements holding the star imports `external` names to run again (only
@@ -260,6 +295,12 @@ struct Changes<'a> {
     /// Names of methods, in any class, whose code changed. Who holds the instance is
     /// not followed, so any use of the attribute name counts.
     attrs: AHashSet<&'a str>,
+    /// Module names of this namespace through which `via_attrs` reach changed objects of
+    /// another module (`External::via`).
+    via: AHashSet<&'a str>,
+    via_attrs: AHashSet<&'a str>,
+    /// Names bound by imports to objects another module patched (`External::patched`).
+    patched: AHashSet<&'a str>,
 }
 
 /// Names that reach attributes by a string, which `attrs` cannot see.
@@ -320,6 +361,16 @@ impl<'a> Changes<'a> {
     fn runs_changed_code(&self, statement: &Statement, me: usize) -> bool {
         statement.reads.iter().any(|r| self.by_other(r, me))
             || self.calls_changed_method(&statement.attrs, &statement.reads)
+            || self.reaches_changed(&statement.reads, &statement.attrs)
+    }
+
+    /// Whether code reading `reads` and using attributes `attrs` reaches, through a
+    /// module object, something another module changed (`m.CONST`, `m.f()`).
+    fn reaches_changed(&self, reads: &[String], attrs: &[String]) -> bool {
+        let through_module = !self.via.is_empty()
+            && reads.iter().any(|r| self.via.contains(r.as_str()))
+            && attrs.iter().any(|a| self.via_attrs.contains(a.as_str()));
+        through_module || reads.iter().any(|r| self.patched.contains(r.as_str()))
     }
 
     /// Whether the functions `statement` (index `me`) defines run changed code when
@@ -327,6 +378,7 @@ impl<'a> Changes<'a> {
     fn bodies_run_changed_code(&self, statement: &Statement, me: usize) -> bool {
         statement.body_reads.iter().any(|r| self.by_other(r, me))
             || self.calls_changed_method(&statement.body_attrs, &statement.body_reads)
+            || self.reaches_changed(&statement.body_reads, &statement.body_attrs)
     }
 }
 

@@ -7,8 +7,17 @@
 pub struct External {
     /// Names bound by `from m import name` whose value is new in `m`.
     pub names: Vec<String>,
+    /// Names bound by `from m import name` to an object `m` patched in place whose
+    /// behaviour changed: what read them at import runs again (not the import).
+    pub patched: Vec<String>,
     /// `from m import *` statements to run again.
     pub stars: Vec<Star>,
+    /// Names bound to module objects through which the names in `attrs` may be reached
+    /// (`functoolz` in `functoolz._sigs.create_signature_registry()`).
+    pub via: Vec<String>,
+    /// Names whose value or behaviour changed in a module reached through `via`: a
+    /// statement reading one of `via` and using one of these attributes ran changed code.
+    pub attrs: Vec<String>,
 }
 
 /// A `from m import *` that must run again: it would bind other names, or other values.
@@ -33,12 +42,15 @@ impl External {
     pub fn of_names(names: &[String]) -> External {
         External {
             names: names.to_vec(),
-            stars: Vec::new(),
+            ..External::default()
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.stars.is_empty()
+        self.names.is_empty()
+            && self.patched.is_empty()
+            && self.stars.is_empty()
+            && (self.via.is_empty() || self.attrs.is_empty())
     }
 
     /// Adds `other` (the same module's inputs changed by another module of the batch).
@@ -49,6 +61,18 @@ impl External {
             }
         }
         self.stars.extend(other.stars);
+        let lists = [
+            (&mut self.patched, other.patched),
+            (&mut self.via, other.via),
+            (&mut self.attrs, other.attrs),
+        ];
+        for (list, more) in lists {
+            for name in more {
+                if !list.contains(&name) {
+                    list.push(name);
+                }
+            }
+        }
     }
 
     /// The names every star import removes, minus those another one binds again.

@@ -519,6 +519,7 @@ fn star(line: u32, binds: &[&str], changed: &[&str], gone: &[&str]) -> External 
             changed: owned(changed),
             gone: owned(gone),
         }],
+        ..External::default()
     }
 }
 
@@ -573,4 +574,68 @@ fn a_star_import_whose_own_text_changed_still_runs_the_module_whole() {
     assert!(diff_with(&old, &new, &star(1, &["a"], &["a"], &[]))
         .full
         .is_some());
+}
+
+fn reaching(via: &[&str], attrs: &[&str]) -> External {
+    External {
+        via: via.iter().map(|n| n.to_string()).collect(),
+        attrs: attrs.iter().map(|n| n.to_string()).collect(),
+        ..External::default()
+    }
+}
+
+#[test]
+fn a_call_into_a_changed_module_through_a_module_object_runs_again() {
+    // toolz/__init__.py: the registry of `_signatures` is filled by this call.
+    let o = outline(
+        "from . import functoolz\nfunctoolz._sigs.create_signature_registry()\nX = functoolz.other()\nY = len([1])\n",
+    );
+    let p = rerun(
+        &o,
+        &reaching(
+            &["functoolz"],
+            &["create_signature_registry", "module_info"],
+        ),
+    );
+    assert!(p.full.is_none());
+    // `X` reads `functoolz`, which the call may have changed (a method call counts as a
+    // mutation of what it is called on); `Y` reads nothing that changed.
+    assert_eq!(run_lines(&p), [(2, 2), (3, 3)]);
+    // The same attribute reached from a name that is no module of the path: nothing runs.
+    let p = rerun(
+        &o,
+        &reaching(&["elsewhere"], &["create_signature_registry"]),
+    );
+    assert!(p.run.is_empty());
+}
+
+#[test]
+fn a_function_whose_body_reaches_a_changed_module_reruns_its_callers() {
+    let o = outline("import m\n\n\ndef setup():\n    m.fill()\n\n\nsetup()\nY = 1\n");
+    let p = rerun(&o, &reaching(&["m"], &["fill"]));
+    assert_eq!(run_lines(&p), [(8, 8)]);
+    assert!(p.bodies.is_empty());
+}
+
+#[test]
+fn touched_names_are_what_changed_value_or_behaviour() {
+    let p = plan(
+        "A = 1\nB = 2\n\n\ndef f():\n    return A\n\n\ndef g():\n    return 0\n",
+        "A = 3\nB = 2\n\n\ndef f():\n    return A\n\n\ndef g():\n    return 0\n",
+    );
+    assert_eq!(p.touched, ["A", "f"]);
+    let p = plan("def g():\n    return 0\n", "def g():\n    return 1\n");
+    assert_eq!(p.touched, ["g"]);
+}
+
+#[test]
+fn readers_of_an_object_patched_elsewhere_run_again_but_not_its_import() {
+    let o = outline("from .lib import scale\n\nSIZE = scale() * 10\nFIXED = 3\n");
+    let external = External {
+        patched: vec!["scale".into()],
+        ..External::default()
+    };
+    let p = rerun(&o, &external);
+    assert_eq!(run_lines(&p), [(3, 3)]);
+    assert!(rerun(&o, &External::default()).is_empty());
 }
