@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::imports::{scan_lines, Context, Import};
 use crate::lexer::{lexable, logical_lines};
-use crate::outline::{diff_with, rerun, External, Outline, PackedOutline, Plan, Star};
+use crate::outline::{diff_with, rerun, External, Outline, PackedOutline, Plan, Star, Via};
 use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
@@ -660,7 +660,7 @@ impl ModuleTable {
     /// of the module names `via` and uses one of the attributes `attrs`: only then can
     /// its import-time code have used what `attrs` name in another module. Unknown
     /// outlines count as yes.
-    pub fn may_reach(&self, importer: &str, via: &[String], attrs: &AHashSet<&str>) -> bool {
+    pub fn may_reach(&self, importer: &str, via: &[Via], attrs: &AHashSet<&str>) -> bool {
         let Some(outline) = self
             .index
             .get(importer)
@@ -668,19 +668,25 @@ impl ModuleTable {
         else {
             return true;
         };
+        let touched = |a: &str| attrs.contains(a);
         outline.unpack().statements.iter().any(|s| {
-            let reads = s.reads.iter().chain(s.body_reads.iter());
-            let uses = s.attrs.iter().chain(s.body_attrs.iter());
-            reads.into_iter().any(|r| via.contains(r))
-                && uses.into_iter().any(|a| attrs.contains(a.as_str()))
+            let uses: Vec<&String> = s.attrs.iter().chain(s.body_attrs.iter()).collect();
+            via.iter().any(|v| {
+                let reads = s.reads.iter().chain(s.body_reads.iter());
+                v.reached(reads, &uses, touched)
+            })
         })
     }
 
     /// The names `importer` binds, at import time, to module objects that `reaches`
-    /// accepts (by the module's absolute name): `import a.b` binds `a` (through which
-    /// `a.b` is reached too), `import a.b as x` binds `x`, `from a import b` binds `b`
-    /// when `a.b` is a module.
-    pub fn module_aliases(&self, importer: &str, reaches: impl Fn(&str) -> bool) -> Vec<String> {
+    /// accepts (by the module's absolute name), each with the module it is bound to:
+    /// `import a.b` binds `a` (through which `a.b` is reached too), `import a.b as x`
+    /// binds `x`, `from a import b` binds `b` when `a.b` is a module.
+    pub fn module_aliases(
+        &self,
+        importer: &str,
+        reaches: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
         let Some(&i) = self.index.get(importer) else {
             return Vec::new();
         };
@@ -703,13 +709,14 @@ impl ModuleTable {
                     .match_indices('.')
                     .map(|(at, _)| &target[..at])
                     .chain([target.as_str()]);
-                let reached = if target.split('.').next() == Some(alias.as_str()) {
-                    prefixes.any(&reaches)
+                let top = target.split('.').next().unwrap_or_default();
+                let (bound, reached) = if top == alias {
+                    (top.to_owned(), prefixes.any(&reaches))
                 } else {
-                    reaches(&target)
+                    (target.clone(), reaches(&target))
                 };
                 if reached {
-                    aliases.push(alias.clone());
+                    aliases.push((alias.clone(), bound));
                 }
                 continue;
             }
@@ -720,7 +727,7 @@ impl ModuleTable {
                     format!("{target}.{name}")
                 };
                 if self.index.contains_key(&module) && reaches(&module) {
-                    aliases.push(bound_as.clone());
+                    aliases.push((bound_as.clone(), module));
                 }
             }
         }
@@ -1061,14 +1068,32 @@ mod tests {
         }
         table.read_baselines();
         let reaches = |t: &str| t == "pkg.sigs" || t == "pkg.functoolz";
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, m)| (a.to_string(), m.to_string()))
+                .collect()
+        };
         assert_eq!(
             table.module_aliases("pkg", reaches),
-            ["functoolz", "pkg", "s"]
+            owned(&[
+                ("functoolz", "pkg.functoolz"),
+                ("pkg", "pkg"),
+                ("s", "pkg.sigs")
+            ])
         );
-        assert_eq!(table.module_aliases("pkg.functoolz", reaches), ["_sigs"]);
+        assert_eq!(
+            table.module_aliases("pkg.functoolz", reaches),
+            owned(&[("_sigs", "pkg.sigs")])
+        );
         let attrs: AHashSet<&str> = ["create"].into_iter().collect();
-        assert!(table.may_reach("pkg", &["functoolz".into()], &attrs));
-        assert!(!table.may_reach("pkg", &["json".into()], &attrs));
+        let via = |name: &str, toward: &[&str]| Via {
+            name: name.into(),
+            toward: toward.iter().map(|p| p.to_string()).collect(),
+        };
+        assert!(table.may_reach("pkg", &[via("functoolz", &["_sigs"])], &attrs));
+        assert!(!table.may_reach("pkg", &[via("functoolz", &["elsewhere"])], &attrs));
+        assert!(!table.may_reach("pkg", &[via("json", &["create"])], &attrs));
         assert!(table.may_read("pkg", &["json".into()]));
         assert!(!table.may_read("pkg", &["thing".into()]));
     }

@@ -374,3 +374,70 @@ def test_a_value_computed_from_a_function_patched_elsewhere_is_computed_again(
     write(root / "lib.py", "def scale():\n    return 5\n")
     assert value(auto, "(app.SIZE, app.DIRECT, app.FIXED)") == (50, 6, 3)
     assert value(auto, f"__import__({counter_store!r}).runs") == ["app"]
+
+
+# toolz/curried: a package that re-exports, a cycle (`curried` imports `curried.exceptions`,
+# which imports the package, which imports `curried`), and a module deleted at the end.
+CORE = """\
+class curry:
+    def __init__(self, func):
+        self.func = func
+        self.version = {v}
+
+    def __call__(self, *args):
+        return self.func(*args)
+
+
+def double(x):
+    return 2 * x
+
+
+def merge(*dicts):
+    out = {{}}
+    for d in dicts:
+        out.update(d)
+    return out
+"""
+
+CURRIED = """\
+import {pkg}
+from {pkg} import double as plain_double
+from .exceptions import merge
+
+double = {pkg}.curry({pkg}.double)
+del {pkg}
+"""
+
+EXCEPTIONS = """\
+import {pkg}
+
+__all__ = ["merge"]
+
+
+@{pkg}.curry
+def merge(*dicts):
+    return {pkg}.merge(*dicts)
+"""
+
+
+def test_a_cycle_of_curried_modules_ends_with_one_version_of_each(auto, make_package, pkgdir):
+    pkg, root = make_package(
+        {
+            "__init__.py": "from .core import *\nfrom . import curried\n",
+            "core.py": CORE.format(v=1),
+            "curried/__init__.py": "",
+            "curried/exceptions.py": "",
+        }
+    )
+    write(root / "curried" / "__init__.py", CURRIED.format(pkg=pkg))
+    write(root / "curried" / "exceptions.py", EXCEPTIONS.format(pkg=pkg))
+    run(auto, f"import {pkg}\nfrom {pkg} import curried")
+    assert value(auto, "(curried.double.version, curried.merge.version)") == (1, 1)
+    # `curry.__init__` changed: every curried object is built again with it.
+    write(root / "core.py", CORE.format(v=2))
+    assert value(auto, "(curried.double.version, curried.merge.version)") == (2, 2)
+    assert value(auto, "curried.merge is curried.exceptions.merge")
+    assert value(auto, f"curried.double(4) == 8 and curried.plain_double is {pkg}.double")
+    assert value(auto, f"hasattr(curried, {pkg!r})") is False
+    fresh = fresh_repr(pkgdir, f"{pkg}.curried", "sorted(n for n in vars() if '__' not in n)")
+    assert repr(value(auto, "sorted(n for n in vars(curried) if '__' not in n)")) == fresh

@@ -12,7 +12,7 @@ use super::errors::{as_internal, boundary};
 use super::events::{Event, Subject};
 use super::graveyard::Graveyard;
 use super::reload::{reload, Failure, Reloaded};
-use super::stale::{stale_importers, Touched};
+use super::stale::{stale_importers, Touched, Visits};
 use crate::detector::Detector;
 use crate::module_table::{Change, ModuleTable};
 use crate::outline::{External, Plan};
@@ -143,10 +143,10 @@ fn run_items(
     policy: &Policy,
 ) -> PyResult<Vec<Event>> {
     let mut pending = ordered(table, items);
-    let mut done: AHashSet<String> = AHashSet::new();
+    let mut done = Visits::new();
     let mut events = Vec::new();
     while let Some(item) = pending.pop_front() {
-        done.insert(item.change.name.clone());
+        *done.entry(item.change.name.clone()).or_default() += 1;
         // One module's trouble (even a panic of ours) is that module's failure: the
         // rest of the batch still reloads.
         let outcome = boundary(|| {
@@ -187,7 +187,7 @@ fn reload_item(
     modules: &Bound<'_, PyDict>,
     item: &Item,
     policy: &Policy,
-    done: &AHashSet<String>,
+    done: &Visits,
     events: &mut Vec<Event>,
 ) -> PyResult<Vec<(String, External)>> {
     let name = &item.change.name;

@@ -11,7 +11,7 @@
 //!   the registry `_signatures` rebuilt): the differ runs those that read such a module
 //!   name and use such an attribute.
 
-use ahash::AHashSet;
+use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
@@ -19,25 +19,45 @@ use super::check::{tracked_module, Policy};
 use super::reload::Reloaded;
 use super::star::star_refresh;
 use crate::module_table::ModuleTable;
-use crate::outline::{External, Plan};
+use crate::outline::{External, Plan, Via};
+
+/// How many times each module ran in this batch.
+pub type Visits = AHashMap<String, usize>;
+
+/// How many times a module may run in one batch. In an import cycle the batch's order
+/// cannot follow every import (toolz's `curried` imports `curried.exceptions`, which
+/// imports `toolz`, which imports `curried`): a module already done runs again for
+/// what a module after it changed, a bounded number of times.
+const MAX_VISITS: usize = 3;
 
 /// The names of a reloaded module whose value or behaviour changed.
 pub struct Touched(Vec<String>);
 
 impl Touched {
     /// From the plan that ran; every name of the module when the whole module ran.
+    /// Names bound again to the very object they held, which another module defines
+    /// (an import run again), changed nothing here: that module's own reload says
+    /// whether the object changed.
     pub fn of(
         module: &Bound<'_, PyModule>,
         plan: Option<&Plan>,
         r: &Reloaded,
     ) -> PyResult<Touched> {
-        if let (Some(plan), false) = (plan, r.ran.whole) {
-            return Ok(Touched(plan.touched.clone()));
-        }
-        let mut names = Vec::new();
-        for key in module.dict().keys() {
-            let name: String = key.extract()?;
-            if !name.starts_with("__") {
+        let namespace = module.dict();
+        let candidates: Vec<String> = match (plan, r.ran.whole) {
+            (Some(plan), false) => plan.touched.clone(),
+            _ => namespace
+                .keys()
+                .iter()
+                .filter_map(|k| k.extract::<String>().ok())
+                .filter(|n| !n.starts_with("__"))
+                .collect(),
+        };
+        let before = r.before.bind(module.py());
+        let own: String = module.name()?.extract()?;
+        let mut names = Vec::with_capacity(candidates.len());
+        for name in candidates {
+            if !same_foreign_object(before, &namespace, &name, &own)? {
                 names.push(name);
             }
         }
@@ -53,9 +73,34 @@ impl Touched {
     }
 }
 
+/// Whether `name` holds, before and after, the same module object or function or class
+/// of another module than `own`.
+fn same_foreign_object(
+    before: &Bound<'_, PyDict>,
+    after: &Bound<'_, PyDict>,
+    name: &str,
+    own: &str,
+) -> PyResult<bool> {
+    let (Some(old), Some(new)) = (before.get_item(name)?, after.get_item(name)?) else {
+        return Ok(false);
+    };
+    if !old.is(&new) {
+        return Ok(false);
+    }
+    if new.is_instance_of::<PyModule>() {
+        return Ok(true);
+    }
+    let defined_elsewhere = new
+        .getattr("__module__")
+        .ok()
+        .and_then(|m| m.extract::<String>().ok())
+        .is_some_and(|m| m != own);
+    Ok(defined_elsewhere && (new.is_callable() || new.is_instance_of::<pyo3::types::PyType>()))
+}
+
 /// The modules holding what the reload of `name` changed, each with what is stale in it.
 /// Installed code, skipped modules, modules the policy does not allow and modules
-/// already done in this batch are left alone.
+/// that already ran `MAX_VISITS` times in this batch are left alone.
 pub fn stale_importers(
     table: &mut ModuleTable,
     modules: &Bound<'_, PyDict>,
@@ -63,7 +108,7 @@ pub fn stale_importers(
     reloaded: &Reloaded,
     touched: &Touched,
     policy: &Policy,
-    done: &AHashSet<String>,
+    done: &Visits,
 ) -> PyResult<Vec<(String, External)>> {
     let Some(reloaded_module) = tracked_module(table, modules, name)? else {
         return Ok(Vec::new());
@@ -112,7 +157,8 @@ pub fn stale_importers(
                     .strip_prefix(target)
                     .is_some_and(|rest| rest.starts_with('.'))
         };
-        let via = table.module_aliases(&importer, reaches);
+        let aliases = table.module_aliases(&importer, reaches);
+        let via = paths_to(modules, name, &dependents, touched, aliases)?;
         if !via.is_empty() && table.may_reach(&importer, &via, &touched_set) {
             held.via = via;
             held.attrs = touched.0.clone();
@@ -124,13 +170,69 @@ pub fn stale_importers(
     Ok(stale)
 }
 
-fn may_run(table: &ModuleTable, policy: &Policy, done: &AHashSet<String>, importer: &str) -> bool {
+/// For each `(name, module it is bound to)`, the attributes of that module that lead to
+/// what changed in `changed`: its touched names when it is `changed`; else the names
+/// it binds to `changed` or to modules importing it (`_sigs` in `functoolz`,
+/// `functoolz` in `toolz`), and to objects of `changed` that were touched (re-exports:
+/// `toolz.curry` is `functoolz.curry`).
+fn paths_to(
+    modules: &Bound<'_, PyDict>,
+    changed: &str,
+    dependents: &[String],
+    touched: &Touched,
+    aliases: Vec<(String, String)>,
+) -> PyResult<Vec<Via>> {
+    let Some(target) = modules.get_item(changed)? else {
+        return Ok(Vec::new());
+    };
+    let target_ns = target.getattr("__dict__")?.cast_into::<PyDict>()?;
+    let mut objects = AHashSet::new();
+    for name in &touched.0 {
+        if let Some(value) = target_ns.get_item(name)? {
+            objects.insert(value.as_ptr() as usize);
+        }
+    }
+    let mut via = Vec::new();
+    for (name, module) in aliases {
+        if module == changed {
+            via.push(Via {
+                name,
+                toward: touched.0.clone(),
+            });
+            continue;
+        }
+        let Some(holder) = modules.get_item(&module)? else {
+            continue;
+        };
+        let Ok(holder) = holder.cast_into::<PyModule>() else {
+            continue;
+        };
+        let mut toward = Vec::new();
+        for (key, value) in holder.dict().iter() {
+            let leads = if let Ok(m) = value.cast::<PyModule>() {
+                let m_name = m.name().ok().and_then(|n| n.extract::<String>().ok());
+                m_name.is_some_and(|n| n == changed || dependents.contains(&n))
+            } else {
+                objects.contains(&(value.as_ptr() as usize))
+            };
+            if let (true, Ok(key)) = (leads, key.extract::<String>()) {
+                toward.push(key);
+            }
+        }
+        if !toward.is_empty() {
+            via.push(Via { name, toward });
+        }
+    }
+    Ok(via)
+}
+
+fn may_run(table: &ModuleTable, policy: &Policy, done: &Visits, importer: &str) -> bool {
     let allowed = policy
         .importers
         .as_ref()
         .is_none_or(|m| m.iter().any(|n| n == importer));
     allowed
-        && !done.contains(importer)
+        && done.get(importer).copied().unwrap_or(0) < MAX_VISITS
         && !policy.skip.iter().any(|n| n == importer)
         && !table.is_library(importer)
 }

@@ -18,7 +18,7 @@
 
 use ahash::AHashSet;
 
-use super::external::External;
+use super::external::{External, Via};
 use super::{Kind, Outline, Statement};
 
 /// Lines `first..=last` of the new source.
@@ -167,7 +167,7 @@ pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
         changed.add(statement, REMOVED);
     }
     changed.add_names(external.names.iter().map(String::as_str), EXTERNAL);
-    changed.via.extend(external.via.iter().map(String::as_str));
+    changed.via.extend(external.via.iter());
     changed
         .via_attrs
         .extend(external.attrs.iter().map(String::as_str));
@@ -297,7 +297,7 @@ struct Changes<'a> {
     attrs: AHashSet<&'a str>,
     /// Module names of this namespace through which `via_attrs` reach changed objects of
     /// another module (`External::via`).
-    via: AHashSet<&'a str>,
+    via: Vec<&'a Via>,
     via_attrs: AHashSet<&'a str>,
     /// Names bound by imports to objects another module patched (`External::patched`).
     patched: AHashSet<&'a str>,
@@ -367,9 +367,12 @@ impl<'a> Changes<'a> {
     /// Whether code reading `reads` and using attributes `attrs` reaches, through a
     /// module object, something another module changed (`m.CONST`, `m.f()`).
     fn reaches_changed(&self, reads: &[String], attrs: &[String]) -> bool {
-        let through_module = !self.via.is_empty()
-            && reads.iter().any(|r| self.via.contains(r.as_str()))
-            && attrs.iter().any(|a| self.via_attrs.contains(a.as_str()));
+        let attrs: Vec<&String> = attrs.iter().collect();
+        let touched = |a: &str| self.via_attrs.contains(a);
+        let through_module = self
+            .via
+            .iter()
+            .any(|v| v.reached(reads.iter(), &attrs, touched));
         through_module || reads.iter().any(|r| self.patched.contains(r.as_str()))
     }
 
@@ -435,10 +438,42 @@ fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut
                 }
             }
         }
+        grew |= rebind_what_runs_read(statements, actions, changed);
         if !grew {
             break;
         }
     }
+}
+
+/// A statement that runs again reads its names from the namespace as the module left
+/// it, not as they were when it ran in a fresh import: a name bound again after it
+/// (`x = 2` later, `del toolz` at the end of `toolz.curried`) holds another value, or
+/// none. The last statement binding such a name before it runs again first (and the
+/// later ones after it, since the name changed). Returns whether anything was added.
+fn rebind_what_runs_read<'a>(
+    statements: &'a [Statement],
+    actions: &mut [Action],
+    changed: &mut Changes<'a>,
+) -> bool {
+    let mut grew = false;
+    for j in 0..statements.len() {
+        if !matches!(actions[j], Action::Run) {
+            continue;
+        }
+        for read in statements[j].reads.iter() {
+            let bound_later = statements[j + 1..].iter().any(|s| s.binds.contains(read));
+            if !bound_later {
+                continue;
+            }
+            let before = statements[..j].iter().rposition(|s| s.binds.contains(read));
+            if let Some(i) = before.filter(|&i| !matches!(actions[i], Action::Run)) {
+                actions[i] = Action::Run;
+                changed.add(&statements[i], i);
+                grew = true;
+            }
+        }
+    }
+    grew
 }
 
 /// How statement `j`, not run again, still changes behaviour: the functions it defines

@@ -14,10 +14,35 @@ pub struct External {
     pub stars: Vec<Star>,
     /// Names bound to module objects through which the names in `attrs` may be reached
     /// (`functoolz` in `functoolz._sigs.create_signature_registry()`).
-    pub via: Vec<String>,
+    pub via: Vec<Via>,
     /// Names whose value or behaviour changed in a module reached through `via`: a
     /// statement reading one of `via` and using one of these attributes ran changed code.
     pub attrs: Vec<String>,
+}
+
+/// A name bound to a module object through which a changed module's names may be
+/// reached: code using it reaches them only with one of the attributes `toward` (the
+/// module's names that lead there: the changed module itself, modules importing it,
+/// objects of it the module re-exports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    pub name: String,
+    pub toward: Vec<String>,
+}
+
+impl Via {
+    /// Whether code reading `reads` and using attributes `attrs` may reach, through
+    /// this module name, one of the names `touched` accepts.
+    pub fn reached<'s>(
+        &self,
+        mut reads: impl Iterator<Item = &'s String>,
+        attrs: &[&'s String],
+        touched: impl Fn(&str) -> bool,
+    ) -> bool {
+        reads.any(|r| *r == self.name)
+            && attrs.iter().any(|a| self.toward.contains(a))
+            && attrs.iter().any(|a| touched(a))
+    }
 }
 
 /// A `from m import *` that must run again: it would bind other names, or other values.
@@ -61,18 +86,9 @@ impl External {
             }
         }
         self.stars.extend(other.stars);
-        let lists = [
-            (&mut self.patched, other.patched),
-            (&mut self.via, other.via),
-            (&mut self.attrs, other.attrs),
-        ];
-        for (list, more) in lists {
-            for name in more {
-                if !list.contains(&name) {
-                    list.push(name);
-                }
-            }
-        }
+        push_new(&mut self.patched, other.patched);
+        push_new(&mut self.via, other.via);
+        push_new(&mut self.attrs, other.attrs);
     }
 
     /// The names every star import removes, minus those another one binds again.
@@ -87,5 +103,13 @@ impl External {
         gone.sort();
         gone.dedup();
         gone
+    }
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, more: Vec<T>) {
+    for item in more {
+        if !list.contains(&item) {
+            list.push(item);
+        }
     }
 }

@@ -11,7 +11,7 @@ mod packed;
 mod unsure;
 
 pub use diff::{diff, diff_with, rerun, BodyPatch, Plan, Shift, Span};
-pub use external::{External, Star};
+pub use external::{External, Star, Via};
 pub use packed::PackedOutline;
 
 use crate::fingerprint::ContentHash;

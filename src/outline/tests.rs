@@ -578,7 +578,13 @@ fn a_star_import_whose_own_text_changed_still_runs_the_module_whole() {
 
 fn reaching(via: &[&str], attrs: &[&str]) -> External {
     External {
-        via: via.iter().map(|n| n.to_string()).collect(),
+        via: via
+            .iter()
+            .map(|n| Via {
+                name: n.to_string(),
+                toward: attrs.iter().map(|a| a.to_string()).collect(),
+            })
+            .collect(),
         attrs: attrs.iter().map(|n| n.to_string()).collect(),
         ..External::default()
     }
@@ -638,4 +644,34 @@ fn readers_of_an_object_patched_elsewhere_run_again_but_not_its_import() {
     let p = rerun(&o, &external);
     assert_eq!(run_lines(&p), [(3, 3)]);
     assert!(rerun(&o, &External::default()).is_empty());
+}
+
+#[test]
+fn a_statement_run_again_sees_the_names_it_saw_in_a_fresh_import() {
+    // toolz/curried/__init__.py deletes the module it built its names from.
+    let o = outline("import toolz\nacc = toolz.curry(toolz.acc)\nOTHER = 1\ndel toolz\n");
+    let p = rerun(&o, &reaching(&["toolz"], &["curry"]));
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2), (4, 4)]);
+    // A value bound again later: its earlier binding runs first, then the later one.
+    let p = plan(
+        "x = 1\ny = f(x)\nx = 2\n\n\ndef f(v):\n    return v\n",
+        "x = 1\ny = f(x)\nx = 2\n\n\ndef f(v):\n    return v + 1\n",
+    );
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2), (3, 3)]);
+}
+
+#[test]
+fn a_module_reached_through_an_attribute_path_needs_that_path() {
+    // `toolz.merge` in `toolz/curried/exceptions.py` is toolz's own `merge`, not that of
+    // `toolz.curried`, which is reached as `toolz.curried`.
+    let o = outline("import toolz\n\n\ndef merge(d):\n    return toolz.merge(d)\n\n\nDOC = merge.__doc__\nX = toolz.curried.merge\n");
+    let external = External {
+        via: vec![Via {
+            name: "toolz".into(),
+            toward: vec!["curried".into()],
+        }],
+        attrs: vec!["merge".into()],
+        ..External::default()
+    };
+    assert_eq!(run_lines(&rerun(&o, &external)), [(9, 9)]);
 }
