@@ -731,6 +731,32 @@ impl ModuleTable {
                 }
             }
         }
+        // A package's namespace also holds each submodule its imports bring in, under its
+        // own name (toolz's `functoolz`, bound by `from .functoolz import *`).
+        if entry.package() == entry.name {
+            let prefix = format!("{}.", entry.name);
+            for import in entry
+                .imports
+                .iter()
+                .filter(|i| i.context == Context::Module)
+            {
+                let Some(target) = import.absolute_module(entry.package()) else {
+                    continue;
+                };
+                let mut submodules = vec![target.clone()];
+                submodules.extend(import.names.iter().map(|(n, _)| format!("{target}.{n}")));
+                for submodule in submodules {
+                    let Some(rest) = submodule.strip_prefix(&prefix) else {
+                        continue;
+                    };
+                    let child = rest.split('.').next().unwrap_or_default();
+                    let module = format!("{prefix}{child}");
+                    if self.index.contains_key(&module) && reaches(&module) {
+                        aliases.push((child.to_owned(), module));
+                    }
+                }
+            }
+        }
         aliases.sort();
         aliases.dedup();
         aliases
@@ -1049,7 +1075,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pkg = dir.path().join("pkg");
         fs::create_dir(&pkg).unwrap();
-        let init = "from . import functoolz\nimport pkg.sigs\nimport pkg.sigs as s\nimport json\nfrom .functoolz import thing\n\nfunctoolz._sigs.create()\nX = json.dumps(1)\n";
+        let init = "from . import functoolz\nimport pkg.sigs\nimport pkg.sigs as s\nimport json\nfrom .functoolz import thing\nfrom .more import *\n\nfunctoolz._sigs.create()\nX = json.dumps(1)\n";
         let files = [
             ("pkg", pkg.join("__init__.py"), init),
             (
@@ -1058,6 +1084,11 @@ mod tests {
                 "from . import sigs as _sigs\n",
             ),
             ("pkg.sigs", pkg.join("sigs.py"), "registry = {}\n"),
+            (
+                "pkg.more",
+                pkg.join("more.py"),
+                "from .sigs import registry\n",
+            ),
         ];
         for (_, path, text) in &files {
             fs::write(path, text).unwrap();
@@ -1067,7 +1098,7 @@ mod tests {
             table.track(name, path.clone(), i);
         }
         table.read_baselines();
-        let reaches = |t: &str| t == "pkg.sigs" || t == "pkg.functoolz";
+        let reaches = |t: &str| t == "pkg.sigs" || t == "pkg.functoolz" || t == "pkg.more";
         let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
             pairs
                 .iter()
@@ -1076,10 +1107,13 @@ mod tests {
         };
         assert_eq!(
             table.module_aliases("pkg", reaches),
+            // `sigs` and `more`: submodules the package's imports bind as its attributes.
             owned(&[
                 ("functoolz", "pkg.functoolz"),
+                ("more", "pkg.more"),
                 ("pkg", "pkg"),
-                ("s", "pkg.sigs")
+                ("s", "pkg.sigs"),
+                ("sigs", "pkg.sigs")
             ])
         );
         assert_eq!(

@@ -298,10 +298,10 @@ def num_signatures(name):
     return len(_sigs.signatures.get(name, ()))
 """
 
+# As in toolz, `functoolz` is the package's attribute set by importing the submodule.
 TOOLZ_INIT = """\
 from {store} import runs
 runs.append("init")
-from . import functoolz
 from .functoolz import *
 
 functoolz._sigs.create_signature_registry()
