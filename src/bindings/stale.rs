@@ -127,6 +127,7 @@ pub fn stale_importers(
         .map(|(m, _)| m.clone())
         .chain(dependents.iter().cloned());
     let touched_set = touched.set();
+    let dependent_set: AHashSet<&str> = dependents.iter().map(String::as_str).collect();
     let mut seen = AHashSet::new();
     for importer in candidates {
         if !seen.insert(importer.clone()) || !may_run(table, policy, done, &importer) {
@@ -150,18 +151,31 @@ pub fn stale_importers(
             held.stars
                 .extend(star_refresh(name, before, &after, &namespace)?);
         }
-        let reaches = |target: &str| {
-            target == name
-                || dependents.iter().any(|d| d == target)
-                || name
-                    .strip_prefix(target)
-                    .is_some_and(|rest| rest.starts_with('.'))
-        };
-        let aliases = table.module_aliases(&importer, reaches);
-        let via = paths_to(modules, name, &dependents, touched, aliases)?;
-        if !via.is_empty() && table.may_reach(&importer, &via, &touched_set) {
-            held.via = via;
-            held.attrs = touched.0.clone();
+        if !touched.0.is_empty() {
+            let reaches = |target: &str| {
+                target == name
+                    || dependent_set.contains(target)
+                    || name
+                        .strip_prefix(target)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            };
+            let aliases = table.module_aliases(&importer, reaches);
+            // The cheap test first (a module name used with a touched attribute), then
+            // the attributes that really lead to the changed module.
+            let coarse: Vec<Via> = aliases
+                .iter()
+                .map(|(alias, _)| Via {
+                    name: alias.clone(),
+                    toward: touched.0.clone(),
+                })
+                .collect();
+            if !coarse.is_empty() && table.may_reach(&importer, &coarse, &touched_set) {
+                let via = paths_to(modules, name, &dependent_set, touched, aliases)?;
+                if !via.is_empty() && table.may_reach(&importer, &via, &touched_set) {
+                    held.via = via;
+                    held.attrs = touched.0.clone();
+                }
+            }
         }
         if !held.is_empty() {
             stale.push((importer, held));
@@ -178,7 +192,7 @@ pub fn stale_importers(
 fn paths_to(
     modules: &Bound<'_, PyDict>,
     changed: &str,
-    dependents: &[String],
+    dependents: &AHashSet<&str>,
     touched: &Touched,
     aliases: Vec<(String, String)>,
 ) -> PyResult<Vec<Via>> {
@@ -211,7 +225,7 @@ fn paths_to(
         for (key, value) in holder.dict().iter() {
             let leads = if let Ok(m) = value.cast::<PyModule>() {
                 let m_name = m.name().ok().and_then(|n| n.extract::<String>().ok());
-                m_name.is_some_and(|n| n == changed || dependents.contains(&n))
+                m_name.is_some_and(|n| n == changed || dependents.contains(n.as_str()))
             } else {
                 objects.contains(&(value.as_ptr() as usize))
             };
