@@ -441,3 +441,39 @@ def test_a_cycle_of_curried_modules_ends_with_one_version_of_each(auto, make_pac
     assert value(auto, f"hasattr(curried, {pkg!r})") is False
     fresh = fresh_repr(pkgdir, f"{pkg}.curried", "sorted(n for n in vars() if '__' not in n)")
     assert repr(value(auto, "sorted(n for n in vars(curried) if '__' not in n)")) == fresh
+
+
+METACLASS = """\
+def deco(f):
+    return f
+
+
+class Meta(type):
+{decorator}    def tag(cls):
+        return "meta"
+
+
+class Base(metaclass=Meta):
+    def __init__(self):
+        self.ok = True
+{extra}"""
+
+METACLASS_EXTRA = """
+
+class Tag(Base):
+    def __init__(self):
+        super().__init__()
+
+
+class Free(metaclass=Meta):
+    pass
+"""
+
+
+def test_classes_built_on_a_temporary_metaclass_move_to_the_canonical_one(auto, make_module):
+    name, path = make_module(METACLASS.format(decorator="", extra=""))
+    run(auto, f"import {name} as m\nold_meta, old_base = m.Meta, m.Base")
+    write(path, METACLASS.format(decorator="    @deco\n", extra=METACLASS_EXTRA))
+    assert value(auto, "(m.Meta is old_meta, m.Base is old_base)") == (True, True)
+    assert value(auto, "(type(m.Tag) is m.Meta, type(m.Free) is m.Meta)") == (True, True)
+    assert value(auto, "m.Tag.__bases__ == (m.Base,) and m.Tag().ok and m.Free.tag()") == "meta"

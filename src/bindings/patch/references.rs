@@ -89,7 +89,13 @@ impl<'py> Canon<'py> {
     /// Gives the subclasses of `class` (a temporary or replaced class) the bases that
     /// stay. A subclass that is itself a temporary version is left to its own patch.
     fn rebase_subclasses(&mut self, class: &Bound<'py, PyType>, swap: &Swap<'py>) -> PyResult<()> {
-        let subclasses = class.call_method0("__subclasses__")?;
+        // `type.__subclasses__(class)`: looked up on a metaclass, `class.__subclasses__`
+        // is `type`'s unbound method.
+        let subclasses = self
+            .py
+            .get_type::<PyType>()
+            .getattr("__subclasses__")?
+            .call1((class,))?;
         for sub in subclasses.try_iter()? {
             let sub = sub?.cast_into::<PyType>()?;
             if self.canonical(sub.as_any()).is_some() {
