@@ -477,3 +477,28 @@ def test_classes_built_on_a_temporary_metaclass_move_to_the_canonical_one(auto, 
     assert value(auto, "(m.Meta is old_meta, m.Base is old_base)") == (True, True)
     assert value(auto, "(type(m.Tag) is m.Meta, type(m.Free) is m.Meta)") == (True, True)
     assert value(auto, "m.Tag.__bases__ == (m.Base,) and m.Tag().ok and m.Free.tag()") == "meta"
+
+
+DECORATED = """\
+REGISTRY = {{}}
+
+
+def register(cls):
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+@register
+class B:
+    def method(self):
+        return "b" + str(self.helper())
+
+{helper}"""
+
+
+def test_a_registry_a_decorator_fills_holds_the_canonical_class(auto, make_module):
+    name, path = make_module(DECORATED.format(helper=HELPER))
+    run(auto, f"import {name} as m\nold_b, held = m.B, m.REGISTRY")
+    write(path, DECORATED.format(helper=STATIC_HELPER))
+    assert value(auto, "m.REGISTRY is held and m.REGISTRY['B'] is m.B is old_b")
+    assert value(auto, "m.REGISTRY['B']().method()") == "b2"

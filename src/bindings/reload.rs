@@ -184,6 +184,7 @@ fn run_whole<'py>(tx: &mut Transaction<'py>, source: &[u8], path: &str) -> PyRes
             .getattr("compile")?
             .call1((PyBytes::new(py, source), path, "exec", 0, true))?;
     tx.step("exec")?;
+    tx.canon.ran_statements = true;
     let namespace = tx.namespace.clone();
     let kept = PyDict::new(py);
     for key in KEPT_KEYS {

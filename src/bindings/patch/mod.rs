@@ -214,6 +214,9 @@ pub(crate) struct Canon<'py> {
     /// Caches (`lru_cache`) in front of patched functions, cleared when the reload
     /// commits: a reload that fails keeps them as they were.
     pub(crate) stale_caches: Vec<Bound<'py, PyAny>>,
+    /// Statements of the module ran (not only function bodies patched): new objects
+    /// may have reached its containers.
+    pub(crate) ran_statements: bool,
     /// Classes that could not be patched in place, each with the class replacing it.
     replaced: Vec<(Bound<'py, PyType>, Bound<'py, PyType>)>,
     /// Members of patched classes to remove when the reload commits.
@@ -272,6 +275,7 @@ impl<'py> Canon<'py> {
             stale_caches: Vec::new(),
             removed_members: Vec::new(),
             replaced: Vec::new(),
+            ran_statements: false,
             kinds: Kinds::new(py)?,
         })
     }
