@@ -18,7 +18,9 @@
 
 use ahash::AHashSet;
 
-use super::external::{External, Via};
+use super::changes::{is_dunder, writes, Changes, EXTERNAL, REMOVED};
+use super::external::External;
+use super::stars::refresh_stars;
 use super::{Kind, Outline, Statement};
 
 /// Lines `first..=last` of the new source.
@@ -130,7 +132,7 @@ pub fn rerun(outline: &Outline, external: &External) -> Plan {
 
 /// What happens to one statement of the new source.
 #[derive(Debug)]
-enum Action {
+pub(super) enum Action {
     /// Unchanged: the old statement `index`.
     Keep(usize),
     /// Only function bodies changed: patch these (the old statement `index`).
@@ -223,40 +225,6 @@ fn touched(changed: &Changes<'_>) -> Vec<String> {
     names
 }
 
-/// Marks the statements holding the star imports `external` names to run again (only
-/// unchanged ones: a star import whose own text changed runs the whole module), with
-/// what each binds: the names whose value changes count as changed for their readers;
-/// any other statement binding a name the import binds runs again too, so the one that
-/// comes last in the source wins again. Returns the first lines of those statements.
-fn refresh_stars<'a>(
-    statements: &'a [Statement],
-    actions: &mut [Action],
-    changed: &mut Changes<'a>,
-    external: &'a External,
-) -> Vec<u32> {
-    let mut refreshed = Vec::new();
-    for star in &external.stars {
-        let Some(j) = statements
-            .iter()
-            .position(|s| s.star_import && (s.first_line..=s.last_line).contains(&star.line))
-        else {
-            continue;
-        };
-        if matches!(actions[j], Action::Run) && !refreshed.contains(&statements[j].first_line) {
-            continue;
-        }
-        actions[j] = Action::Run;
-        refreshed.push(statements[j].first_line);
-        changed.add_names(star.changed.iter().chain(&star.gone).map(String::as_str), j);
-        for (k, other) in statements.iter().enumerate() {
-            if k != j && other.binds.iter().any(|b| star.binds.contains(b)) {
-                actions[k] = Action::Run;
-            }
-        }
-    }
-    refreshed
-}
-
 /// Changes no statement-level plan can carry: a different `__future__` import changes
 /// how everything compiles; a different module docstring is `__doc__`.
 fn whole_module_change(old: &Outline, new: &Outline) -> Option<String> {
@@ -280,118 +248,6 @@ fn whole_module_change(old: &Outline, new: &Outline) -> Option<String> {
         return Some("its docstring changed".into());
     }
     None
-}
-
-/// Who changed each name: the statement index, or one of these markers.
-const REMOVED: usize = usize::MAX;
-const EXTERNAL: usize = usize::MAX - 1;
-
-/// Which statements changed each name: by binding it again, or by mutating its object;
-/// and which methods changed code.
-#[derive(Default)]
-struct Changes<'a> {
-    bound: ahash::AHashMap<&'a str, AHashSet<usize>>,
-    mutated: ahash::AHashMap<&'a str, AHashSet<usize>>,
-    /// Names of methods, in any class, whose code changed. Who holds the instance is
-    /// not followed, so any use of the attribute name counts.
-    attrs: AHashSet<&'a str>,
-    /// Module names of this namespace through which `via_attrs` reach changed objects of
-    /// another module (`External::via`).
-    via: Vec<&'a Via>,
-    via_attrs: AHashSet<&'a str>,
-    /// Names bound by imports to objects another module patched (`External::patched`).
-    patched: AHashSet<&'a str>,
-}
-
-/// Names that reach attributes by a string, which `attrs` cannot see.
-const DYNAMIC_ATTRS: [&str; 4] = ["getattr", "attrgetter", "methodcaller", "__dict__"];
-
-fn is_dunder(name: &str) -> bool {
-    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
-}
-
-impl<'a> Changes<'a> {
-    /// Records what `statement` (index `by`) writes; returns whether anything was new.
-    fn add(&mut self, statement: &'a Statement, by: usize) -> bool {
-        let mut grew = self.add_names(statement.binds.iter().map(String::as_str), by);
-        for name in &statement.mutates {
-            grew |= self.mutated.entry(name).or_default().insert(by);
-        }
-        grew
-    }
-
-    fn add_names(&mut self, names: impl Iterator<Item = &'a str>, by: usize) -> bool {
-        let mut grew = false;
-        for name in names {
-            grew |= self.bound.entry(name).or_default().insert(by);
-        }
-        grew
-    }
-
-    /// Whether `name` was bound again by anything but statement `me`.
-    fn bound_by_other(&self, name: &str, me: usize) -> bool {
-        self.bound
-            .get(name)
-            .is_some_and(|who| who.iter().any(|&w| w != me))
-    }
-
-    /// Whether `name` was bound again or mutated by anything but statement `me`.
-    fn by_other(&self, name: &str, me: usize) -> bool {
-        self.bound_by_other(name, me)
-            || self
-                .mutated
-                .get(name)
-                .is_some_and(|who| who.iter().any(|&w| w != me))
-    }
-
-    /// Whether code using attributes `attrs` and reading `reads` may call a changed
-    /// method.
-    fn calls_changed_method(&self, attrs: &[String], reads: &[String]) -> bool {
-        let dynamic = || {
-            attrs
-                .iter()
-                .chain(reads)
-                .any(|n| DYNAMIC_ATTRS.contains(&n.as_str()))
-        };
-        !self.attrs.is_empty()
-            && (attrs.iter().any(|a| self.attrs.contains(a.as_str())) || dynamic())
-    }
-
-    /// Whether statement `me` runs changed code when it runs.
-    fn runs_changed_code(&self, statement: &Statement, me: usize) -> bool {
-        statement.reads.iter().any(|r| self.by_other(r, me))
-            || self.calls_changed_method(&statement.attrs, &statement.reads)
-            || self.reaches_changed(&statement.reads, &statement.attrs)
-    }
-
-    /// Whether code reading `reads` and using attributes `attrs` reaches, through a
-    /// module object, something another module changed (`m.CONST`, `m.f()`).
-    fn reaches_changed(&self, reads: &[String], attrs: &[String]) -> bool {
-        let attrs: Vec<&String> = attrs.iter().collect();
-        let touched = |a: &str| self.via_attrs.contains(a);
-        let through_module = self
-            .via
-            .iter()
-            .any(|v| v.reached(reads.iter(), &attrs, touched));
-        through_module || reads.iter().any(|r| self.patched.contains(r.as_str()))
-    }
-
-    /// Whether the functions `statement` (index `me`) defines run changed code when
-    /// called, without their own code having changed.
-    fn bodies_run_changed_code(&self, statement: &Statement, me: usize) -> bool {
-        statement.body_reads.iter().any(|r| self.by_other(r, me))
-            || self.calls_changed_method(&statement.body_attrs, &statement.body_reads)
-            || self.reaches_changed(&statement.body_reads, &statement.body_attrs)
-    }
-}
-
-/// The names a statement writes: those it binds and those whose objects it mutates.
-fn writes(statement: &Statement) -> impl Iterator<Item = &str> {
-    statement
-        .binds
-        .iter()
-        .chain(&statement.mutates)
-        .map(String::as_str)
 }
 
 /// Spreads changes to a fixpoint. A statement runs again when code it runs changed (it

@@ -3,11 +3,13 @@
 //! it binds and reads when the module executes. `diff` compares two outlines and plans
 //! the least re-execution that gives what a fresh import of the new source would.
 
+mod changes;
 mod diff;
 mod external;
 pub mod fragment;
 mod names;
 mod packed;
+mod stars;
 mod unsure;
 
 pub use diff::{diff, diff_with, rerun, BodyPatch, Plan, Shift, Span};
