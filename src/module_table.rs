@@ -17,9 +17,9 @@ use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use std::sync::Arc;
 
-use crate::imports::{scan_lines, Import};
+use crate::imports::{scan_lines, Context, Import};
 use crate::lexer::{lexable, logical_lines};
-use crate::outline::{diff, rerun, Outline, PackedOutline, Plan};
+use crate::outline::{diff_with, rerun, External, Outline, PackedOutline, Plan, Star, Via};
 use crate::path_index::PathIndex;
 
 /// A stat key is trusted only once it was recorded some time after the file's mtime: a
@@ -588,28 +588,178 @@ impl ModuleTable {
         }
     }
 
-    /// How to run again, in module `change.name`, what binds `names` (imports of values
-    /// that changed elsewhere) and what depends on them. If the file changed meanwhile
-    /// (a failed edit, say), this is a plan from what it runs to `change` as well.
-    pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
+    /// How to run again, in module `change.name`, what binds the `external` names (imports
+    /// of values that changed elsewhere) and what depends on them. If the file changed
+    /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
+    pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
         let current = entry.outline.as_ref()?.unpack();
+        let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
-            Some(rerun(&current, names))
+            Some(rerun(&current, &external))
         } else {
-            Some(diff(&current, change.outline.as_deref()?, names))
+            Some(diff_with(&current, change.outline.as_deref()?, &external))
         }
     }
 
     /// How to bring module `change.name` from the content it runs to `change`'s (and
-    /// re-bind `stale` names): None when there is no outline of what it runs.
-    pub fn plan(&self, change: &Change, stale: &[String]) -> Option<Plan> {
+    /// re-bind `external` names): None when there is no outline of what it runs.
+    pub fn plan(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[*self.index.get(&change.name)?];
-        Some(diff(
+        let external = self.star_lines(entry, change, external);
+        Some(diff_with(
             &entry.outline.as_ref()?.unpack(),
             change.outline.as_deref()?,
-            stale,
+            &external,
         ))
+    }
+
+    /// `external` with each star import placed at its line in `change`'s source (one
+    /// entry per `from m import *` of that module it holds).
+    fn star_lines(&self, entry: &Entry, change: &Change, external: &External) -> External {
+        let package = entry.package();
+        let mut placed = External {
+            stars: Vec::new(),
+            ..external.clone()
+        };
+        for star in &external.stars {
+            let lines = change.imports.iter().filter(|i| {
+                i.context == Context::Module
+                    && i.names.iter().any(|(n, _)| n == "*")
+                    && i.absolute_module(package).as_deref() == Some(star.module.as_str())
+            });
+            for import in lines {
+                placed.stars.push(Star {
+                    line: import.line,
+                    ..star.clone()
+                });
+            }
+        }
+        placed
+    }
+
+    /// Whether a statement of what `importer` runs (or a function it defines) reads one
+    /// of `names`. Unknown outlines count as yes.
+    pub fn may_read(&self, importer: &str, names: &[String]) -> bool {
+        let Some(outline) = self
+            .index
+            .get(importer)
+            .and_then(|&i| self.entries[i].outline.as_ref())
+        else {
+            return true;
+        };
+        outline.unpack().statements.iter().any(|s| {
+            s.reads
+                .iter()
+                .chain(s.body_reads.iter())
+                .any(|r| names.contains(r))
+        })
+    }
+
+    /// Whether a statement of what `importer` runs (or a function it defines) reads one
+    /// of the module names `via` and uses one of the attributes `attrs`: only then can
+    /// its import-time code have used what `attrs` name in another module. Unknown
+    /// outlines count as yes.
+    pub fn may_reach(&self, importer: &str, via: &[Via], attrs: &AHashSet<&str>) -> bool {
+        let Some(outline) = self
+            .index
+            .get(importer)
+            .and_then(|&i| self.entries[i].outline.as_ref())
+        else {
+            return true;
+        };
+        let touched = |a: &str| attrs.contains(a);
+        outline.unpack().statements.iter().any(|s| {
+            let uses: Vec<&String> = s.attrs.iter().chain(s.body_attrs.iter()).collect();
+            via.iter().any(|v| {
+                let reads = s.reads.iter().chain(s.body_reads.iter());
+                v.reached(reads, &uses, touched)
+            })
+        })
+    }
+
+    /// The names `importer` binds, at import time, to module objects that `reaches`
+    /// accepts (by the module's absolute name), each with the module it is bound to:
+    /// `import a.b` binds `a` (through which `a.b` is reached too), `import a.b as x`
+    /// binds `x`, `from a import b` binds `b` when `a.b` is a module.
+    pub fn module_aliases(
+        &self,
+        importer: &str,
+        reaches: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        let Some(&i) = self.index.get(importer) else {
+            return Vec::new();
+        };
+        let entry = &self.entries[i];
+        let mut aliases = Vec::new();
+        for import in entry
+            .imports
+            .iter()
+            .filter(|i| i.context == Context::Module)
+        {
+            let Some(target) = import.absolute_module(entry.package()) else {
+                continue;
+            };
+            if import.names.is_empty() {
+                let Some(alias) = &import.binds_module_as else {
+                    continue;
+                };
+                // `import a.b.c` binds `a`: every module on the way is reached through it.
+                let mut prefixes = target
+                    .match_indices('.')
+                    .map(|(at, _)| &target[..at])
+                    .chain([target.as_str()]);
+                let top = target.split('.').next().unwrap_or_default();
+                let (bound, reached) = if top == alias {
+                    (top.to_owned(), prefixes.any(&reaches))
+                } else {
+                    (target.clone(), reaches(&target))
+                };
+                if reached {
+                    aliases.push((alias.clone(), bound));
+                }
+                continue;
+            }
+            for (name, bound_as) in &import.names {
+                let module = if target.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{target}.{name}")
+                };
+                if self.index.contains_key(&module) && reaches(&module) {
+                    aliases.push((bound_as.clone(), module));
+                }
+            }
+        }
+        // A package's namespace also holds each submodule its imports bring in, under its
+        // own name (toolz's `functoolz`, bound by `from .functoolz import *`).
+        if entry.package() == entry.name {
+            let prefix = format!("{}.", entry.name);
+            for import in entry
+                .imports
+                .iter()
+                .filter(|i| i.context == Context::Module)
+            {
+                let Some(target) = import.absolute_module(entry.package()) else {
+                    continue;
+                };
+                let mut submodules = vec![target.clone()];
+                submodules.extend(import.names.iter().map(|(n, _)| format!("{target}.{n}")));
+                for submodule in submodules {
+                    let Some(rest) = submodule.strip_prefix(&prefix) else {
+                        continue;
+                    };
+                    let child = rest.split('.').next().unwrap_or_default();
+                    let module = format!("{prefix}{child}");
+                    if self.index.contains_key(&module) && reaches(&module) {
+                        aliases.push((child.to_owned(), module));
+                    }
+                }
+            }
+        }
+        aliases.sort();
+        aliases.dedup();
+        aliases
     }
 
     /// The import graph of the tracked modules (built again only after a change).
@@ -918,6 +1068,68 @@ mod tests {
         assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("a.py"), "x = 5\n").unwrap();
         assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["a"]);
+    }
+
+    #[test]
+    fn module_aliases_are_the_names_bound_to_modules_on_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("pkg");
+        fs::create_dir(&pkg).unwrap();
+        let init = "from . import functoolz\nimport pkg.sigs\nimport pkg.sigs as s\nimport json\nfrom .functoolz import thing\nfrom .more import *\n\nfunctoolz._sigs.create()\nX = json.dumps(1)\n";
+        let files = [
+            ("pkg", pkg.join("__init__.py"), init),
+            (
+                "pkg.functoolz",
+                pkg.join("functoolz.py"),
+                "from . import sigs as _sigs\n",
+            ),
+            ("pkg.sigs", pkg.join("sigs.py"), "registry = {}\n"),
+            (
+                "pkg.more",
+                pkg.join("more.py"),
+                "from .sigs import registry\n",
+            ),
+        ];
+        for (_, path, text) in &files {
+            fs::write(path, text).unwrap();
+        }
+        let mut table = ModuleTable::new();
+        for (i, (name, path, _)) in files.iter().enumerate() {
+            table.track(name, path.clone(), i);
+        }
+        table.read_baselines();
+        let reaches = |t: &str| t == "pkg.sigs" || t == "pkg.functoolz" || t == "pkg.more";
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, m)| (a.to_string(), m.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            table.module_aliases("pkg", reaches),
+            // `sigs` and `more`: submodules the package's imports bind as its attributes.
+            owned(&[
+                ("functoolz", "pkg.functoolz"),
+                ("more", "pkg.more"),
+                ("pkg", "pkg"),
+                ("s", "pkg.sigs"),
+                ("sigs", "pkg.sigs")
+            ])
+        );
+        assert_eq!(
+            table.module_aliases("pkg.functoolz", reaches),
+            owned(&[("_sigs", "pkg.sigs")])
+        );
+        let attrs: AHashSet<&str> = ["create"].into_iter().collect();
+        let via = |name: &str, toward: &[&str]| Via {
+            name: name.into(),
+            toward: toward.iter().map(|p| p.to_string()).collect(),
+        };
+        assert!(table.may_reach("pkg", &[via("functoolz", &["_sigs"])], &attrs));
+        assert!(!table.may_reach("pkg", &[via("functoolz", &["elsewhere"])], &attrs));
+        assert!(!table.may_reach("pkg", &[via("json", &["create"])], &attrs));
+        assert!(table.may_read("pkg", &["json".into()]));
+        assert!(!table.may_read("pkg", &["thing".into()]));
     }
 
     #[test]

@@ -39,8 +39,8 @@ class Event:
         """For the rebound names that existed before: their value before the reload."""
     @property
     def warnings(self) -> list[tuple[str, str, str]]:
-        """``(kind, subject, detail)``: ``replaced``, ``instances_kept``, ``code_kept``,
-        ``not_updated``."""
+        """``(kind, subject, detail)``: ``replaced``, ``instances_kept``,
+        ``instances_moved``, ``references_moved``, ``code_kept``, ``not_updated``."""
     @property
     def error(self) -> BaseException | None:
         """For a failed reload: the exception, with its traceback."""

@@ -83,15 +83,24 @@ def warnings(event) -> list[str]:
     """One line per thing a successful reload could not carry over."""
     kept = {}
     moved = {}
+    references = {}
     for kind, subject, detail in event.warnings:
         if kind == "instances_kept":
             kept[subject] = detail
         elif kind == "instances_moved":
             moved[subject] = int(detail)
+        elif kind == "references_moved":
+            references[subject] = int(detail)
     lines = []
     for kind, subject, detail in event.warnings:
         if kind == "replaced":
-            lines.append(_replaced(subject, detail, kept.pop(subject, None), moved.get(subject, 0)))
+            line = _replaced(subject, detail, kept.pop(subject, None), moved.get(subject, 0))
+            if subject in references:
+                line += (
+                    f"; {_plural(references[subject], 'reference')} to it in the module's "
+                    "names and containers now point to the new class"
+                )
+            lines.append(line)
         elif kind == "code_kept":
             lines.append(f"{subject}: kept its old code ({detail})")
         elif kind == "not_updated":

@@ -12,9 +12,10 @@ use super::errors::{as_internal, boundary};
 use super::events::{Event, Subject};
 use super::graveyard::Graveyard;
 use super::reload::{reload, Failure, Reloaded};
+use super::stale::{stale_importers, Touched, Visits};
 use crate::detector::Detector;
 use crate::module_table::{Change, ModuleTable};
-use crate::outline::Plan;
+use crate::outline::{External, Plan};
 
 /// What the host asks of a check (read from the Python policy object's attributes).
 #[derive(FromPyObject)]
@@ -45,8 +46,9 @@ struct Item {
     whole: bool,
     /// Runs only because it imported values that changed in this module.
     because_of: Option<String>,
-    /// Names it bound from reloaded modules that now hold old values.
-    stale: Vec<String>,
+    /// What it took at import from reloaded modules that changed: names holding old
+    /// values, star imports that would bind other names now.
+    stale: External,
 }
 
 impl Item {
@@ -57,7 +59,7 @@ impl Item {
             whole: !change.baseline_known,
             change,
             because_of: None,
-            stale: Vec::new(),
+            stale: External::default(),
         }
     }
 }
@@ -141,10 +143,10 @@ fn run_items(
     policy: &Policy,
 ) -> PyResult<Vec<Event>> {
     let mut pending = ordered(table, items);
-    let mut done: AHashSet<String> = AHashSet::new();
+    let mut done = Visits::new();
     let mut events = Vec::new();
     while let Some(item) = pending.pop_front() {
-        done.insert(item.change.name.clone());
+        *done.entry(item.change.name.clone()).or_default() += 1;
         // One module's trouble (even a panic of ours) is that module's failure: the
         // rest of the batch still reloads.
         let outcome = boundary(|| {
@@ -176,7 +178,7 @@ fn run_items(
 }
 
 /// Reloads one item of the batch and records what happened in `events`; returns the
-/// importers that now hold stale values from it.
+/// importers that now hold stale values from it, with what is stale.
 #[allow(clippy::too_many_arguments)]
 fn reload_item(
     py: Python<'_>,
@@ -185,14 +187,18 @@ fn reload_item(
     modules: &Bound<'_, PyDict>,
     item: &Item,
     policy: &Policy,
-    done: &AHashSet<String>,
+    done: &Visits,
     events: &mut Vec<Event>,
-) -> PyResult<Vec<(String, Vec<String>)>> {
+) -> PyResult<Vec<(String, External)>> {
     let name = &item.change.name;
     let Some(module) = tracked_module(table, modules, name)? else {
         return Ok(Vec::new());
     };
     let plan = plan_for(table, item, policy);
+    // Run again for what another module changed, and nothing it used did.
+    if item.because_of.is_some() && plan.as_ref().is_some_and(Plan::is_empty) {
+        return Ok(Vec::new());
+    }
     let subject = subject_of(item);
     let revenants = graveyard.alive(py, name);
     let c = &item.change;
@@ -200,7 +206,8 @@ fn reload_item(
         Ok(reloaded) => {
             table.commit(c);
             graveyard.update(py, name, &reloaded.departed, &reloaded.revived);
-            let stale = stale_importers(table, modules, name, &reloaded, policy, done);
+            let touched = Touched::of(&module, plan.as_ref(), &reloaded)?;
+            let stale = stale_importers(table, modules, name, &reloaded, &touched, policy, done);
             events.push(reloaded_event(py, subject, reloaded).with_source(py, &c.bytes));
             stale
         }
@@ -249,7 +256,7 @@ fn ordered(table: &mut ModuleTable, items: Vec<Item>) -> VecDeque<Item> {
 }
 
 /// The module object `name` in `modules`, if it is still the one the table tracks.
-fn tracked_module<'py>(
+pub(super) fn tracked_module<'py>(
     table: &ModuleTable,
     modules: &Bound<'py, PyDict>,
     name: &str,
@@ -275,85 +282,13 @@ fn plan_for(table: &ModuleTable, item: &Item, policy: &Policy) -> Option<Plan> {
     }
 }
 
-/// The modules that bound, at import time, a name from `name` whose value changed and
-/// that still hold the old value, each with the names they hold it under: those
-/// statements (and what reads them) run again. Installed code, skipped modules and
-/// modules already done in this batch are left alone.
-fn stale_importers(
-    table: &mut ModuleTable,
-    modules: &Bound<'_, PyDict>,
-    name: &str,
-    reloaded: &Reloaded,
-    policy: &Policy,
-    done: &AHashSet<String>,
-) -> PyResult<Vec<(String, Vec<String>)>> {
-    let py = modules.py();
-    let previous = reloaded.previous.bind(py);
-    if previous.is_empty() {
-        return Ok(Vec::new());
-    }
-    let binders: Binders = table
-        .graph()
-        .binders_of(name)
-        .into_iter()
-        .map(|(m, names)| (m.to_owned(), names.to_vec()))
-        .collect();
-    let mut stale = Vec::new();
-    for (importer, names) in binders {
-        let allowed = policy
-            .importers
-            .as_ref()
-            .is_none_or(|m| m.contains(&importer));
-        if !allowed
-            || done.contains(&importer)
-            || policy.skip.contains(&importer)
-            || table.is_library(&importer)
-        {
-            continue;
-        }
-        let Some(module) = tracked_module(table, modules, &importer)? else {
-            continue;
-        };
-        let held = old_values_held(&module.dict(), &names, previous)?;
-        if !held.is_empty() {
-            stale.push((importer, held));
-        }
-    }
-    Ok(stale)
-}
-
-/// The names in `namespace` bound from the reloaded module that still hold an old value
-/// (`*` for a star import that does).
-fn old_values_held(
-    namespace: &Bound<'_, PyDict>,
-    names: &[(String, String)],
-    previous: &Bound<'_, PyDict>,
-) -> PyResult<Vec<String>> {
-    let mut held = Vec::new();
-    for (name, bound_as) in names {
-        if name == "*" {
-            for (key, old) in previous.iter() {
-                if namespace.get_item(&key)?.is_some_and(|v| v.is(&old)) {
-                    held.push("*".to_owned());
-                    break;
-                }
-            }
-        } else if let Some(old) = previous.get_item(name)? {
-            if namespace.get_item(bound_as)?.is_some_and(|v| v.is(&old)) {
-                held.push(bound_as.clone());
-            }
-        }
-    }
-    Ok(held)
-}
-
 /// Adds the `stale` importers to the batch (or their names to an item already in it)
 /// and puts the batch back in reload order.
 fn add_importers(
     py: Python<'_>,
     table: &mut ModuleTable,
     pending: VecDeque<Item>,
-    stale: Vec<(String, Vec<String>)>,
+    stale: Vec<(String, External)>,
     because_of: &str,
 ) -> VecDeque<Item> {
     let mut items: Vec<Item> = pending.into();

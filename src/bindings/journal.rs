@@ -7,7 +7,7 @@
 
 use ahash::AHashSet;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyList, PySet, PyType};
 
 use super::heap;
 
@@ -56,6 +56,14 @@ enum Undo<'py> {
     State {
         object: Bound<'py, PyAny>,
         state: Bound<'py, PyAny>,
+    },
+    List {
+        list: Bound<'py, PyList>,
+        copy: Vec<Bound<'py, PyAny>>,
+    },
+    Set {
+        set: Bound<'py, PySet>,
+        copy: Vec<Bound<'py, PyAny>>,
     },
 }
 
@@ -153,6 +161,22 @@ impl<'py> Journal<'py> {
         Ok(())
     }
 
+    /// Before items of `list` are written.
+    pub fn save_list(&mut self, list: &Bound<'py, PyList>) {
+        self.entries.push(Undo::List {
+            list: list.clone(),
+            copy: list.iter().collect(),
+        });
+    }
+
+    /// Before items of `set` are added or removed.
+    pub fn save_set(&mut self, set: &Bound<'py, PySet>) {
+        self.entries.push(Undo::Set {
+            set: set.clone(),
+            copy: set.iter().collect(),
+        });
+    }
+
     /// Before `object.__setstate__` is called (a `functools.partial`).
     pub fn save_state(&mut self, object: &Bound<'py, PyAny>) -> PyResult<()> {
         let state = object.call_method0("__reduce__")?.get_item(2)?;
@@ -212,6 +236,18 @@ fn undo<'py>(py: Python<'py>, entry: Undo<'py>) -> PyResult<()> {
         }
         Undo::State { object, state } => {
             object.call_method1("__setstate__", (state,))?;
+            Ok(())
+        }
+        Undo::List { list, copy } => {
+            let items = PyList::new(py, copy)?;
+            list.as_any()
+                .set_item(pyo3::types::PySlice::full(py), items)
+        }
+        Undo::Set { set, copy } => {
+            set.clear();
+            for item in copy {
+                set.add(item)?;
+            }
             Ok(())
         }
     }

@@ -23,6 +23,8 @@ mod modules_snapshot;
 mod partial;
 mod patch;
 mod reload;
+mod stale;
+mod star;
 mod tracker;
 mod transaction;
 

@@ -73,6 +73,14 @@ pub fn run_plan<'py>(
     }
     if let Some(code) = &run_code {
         tx.step("exec")?;
+        tx.canon.ran_statements = true;
+        // What a star import run again no longer binds goes first, so that its readers
+        // (run again) see it gone, as they would in a fresh import.
+        for gone in &plan.unbind {
+            if tx.namespace.contains(gone)? {
+                tx.namespace.del_item(gone)?;
+            }
+        }
         py.import("builtins")?
             .getattr("exec")?
             .call1((code, &tx.namespace))?;

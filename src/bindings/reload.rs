@@ -34,6 +34,8 @@ pub struct Reloaded {
     pub rebound: Vec<String>,
     /// For the rebound names that existed before: their value before the reload.
     pub previous: Py<PyDict>,
+    /// The whole namespace before the reload (what star imports of it bound).
+    pub before: Py<PyDict>,
     pub warnings: Vec<Warning>,
     pub ms: f64,
     /// Functions and classes of the module that its new version no longer defines, by
@@ -74,11 +76,13 @@ pub fn reload<'py>(
             let warnings = std::mem::take(&mut tx.canon.warnings);
             let revived = std::mem::take(&mut tx.canon.revived);
             let departed = departed(&tx).map_err(|e| internal_failure(py, e))?;
+            let before = tx.before.clone().unbind();
             tx.commit();
             Ok(Reloaded {
                 ran,
                 rebound,
                 previous,
+                before,
                 warnings,
                 ms: start.elapsed().as_secs_f64() * 1e3,
                 departed,
@@ -180,6 +184,7 @@ fn run_whole<'py>(tx: &mut Transaction<'py>, source: &[u8], path: &str) -> PyRes
             .getattr("compile")?
             .call1((PyBytes::new(py, source), path, "exec", 0, true))?;
     tx.step("exec")?;
+    tx.canon.ran_statements = true;
     let namespace = tx.namespace.clone();
     let kept = PyDict::new(py);
     for key in KEPT_KEYS {

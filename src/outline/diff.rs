@@ -18,6 +18,9 @@
 
 use ahash::AHashSet;
 
+use super::changes::{is_dunder, writes, Changes, EXTERNAL, REMOVED};
+use super::external::External;
+use super::stars::refresh_stars;
 use super::{Kind, Outline, Statement};
 
 /// Lines `first..=last` of the new source.
@@ -59,6 +62,13 @@ pub struct Plan {
     pub bodies: Vec<BodyPatch>,
     /// Names to remove from the module.
     pub delete: Vec<String>,
+    /// Names to remove before `run` runs: what a `from m import *` run again no longer
+    /// binds.
+    pub unbind: Vec<String>,
+    /// Names whose value or behaviour the plan changes (bound again, mutated, functions
+    /// and methods whose code changed or runs changed code): what other modules' import
+    /// time statements may have used.
+    pub touched: Vec<String>,
     pub shifts: Vec<Shift>,
     /// `from __future__` imports, compiled in front of `run`.
     pub future: Vec<Span>,
@@ -70,6 +80,15 @@ impl Plan {
             full: Some(reason.into()),
             ..Plan::default()
         }
+    }
+
+    /// Whether the plan changes nothing in the module (line numbers aside).
+    pub fn is_empty(&self) -> bool {
+        self.full.is_none()
+            && self.run.is_empty()
+            && self.bodies.is_empty()
+            && self.delete.is_empty()
+            && self.unbind.is_empty()
     }
 
     /// What the plan does, for `Reloading 'm' (...)`.
@@ -84,8 +103,9 @@ impl Plan {
         if !self.bodies.is_empty() {
             parts.push(format!("{} patched", plural(self.bodies.len(), "function")));
         }
-        if !self.delete.is_empty() {
-            parts.push(format!("{} removed", plural(self.delete.len(), "name")));
+        let removed = self.delete.len() + self.unbind.len();
+        if removed > 0 {
+            parts.push(format!("{} removed", plural(removed, "name")));
         }
         if parts.is_empty() {
             "nothing to run".to_owned()
@@ -106,13 +126,13 @@ fn plural(n: usize, word: &str) -> String {
 /// Plans re-running, in a module whose source did not change, the statements that bind
 /// `names` (imports whose source module gave those names new values) and everything
 /// that depends on them, as `diff` would for a change.
-pub fn rerun(outline: &Outline, names: &[String]) -> Plan {
-    diff(outline, outline, names)
+pub fn rerun(outline: &Outline, external: &External) -> Plan {
+    diff_with(outline, outline, external)
 }
 
 /// What happens to one statement of the new source.
 #[derive(Debug)]
-enum Action {
+pub(super) enum Action {
     /// Unchanged: the old statement `index`.
     Keep(usize),
     /// Only function bodies changed: patch these (the old statement `index`).
@@ -123,6 +143,12 @@ enum Action {
 /// Plans how to go from the module that ran `old` to `new`. Statements binding a name
 /// in `stale` (imports of values that changed in another module) run again too.
 pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
+    diff_with(old, new, &External::of_names(stale))
+}
+
+/// As `diff`, with every kind of outside change: stale `from` imports and star imports
+/// that must run again (see `External`).
+pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
     if let Some(reason) = new.unsure.as_ref().or(old.unsure.as_ref()) {
         return Plan::full(reason.clone());
     }
@@ -142,7 +168,15 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
     for statement in &removed {
         changed.add(statement, REMOVED);
     }
-    changed.add_names(stale.iter().map(String::as_str), EXTERNAL);
+    changed.add_names(external.names.iter().map(String::as_str), EXTERNAL);
+    changed.via.extend(external.via.iter());
+    changed
+        .via_attrs
+        .extend(external.attrs.iter().map(String::as_str));
+    changed
+        .patched
+        .extend(external.patched.iter().map(String::as_str));
+    let refreshed = refresh_stars(&new.statements, &mut actions, &mut changed, external);
     spread(&new.statements, &mut actions, &mut changed);
     let mut plan = Plan::default();
     for (statement, action) in new.statements.iter().zip(actions) {
@@ -155,7 +189,7 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
                 plan.shifts.extend(shifts);
             }
             Action::Run => {
-                if statement.star_import {
+                if statement.star_import && !refreshed.contains(&statement.first_line) {
                     return Plan::full("a `from ... import *` must run again");
                 }
                 plan.run.push(Span {
@@ -172,7 +206,23 @@ pub fn diff(old: &Outline, new: &Outline, stale: &[String]) -> Plan {
         }
     }
     plan.delete = deleted_names(&removed, &new.statements);
+    plan.unbind = external.unbound();
+    plan.touched = touched(&changed);
     plan
+}
+
+/// The names whose value or behaviour the plan changes, for the modules that reach them.
+fn touched(changed: &Changes<'_>) -> Vec<String> {
+    let mut names: Vec<String> = changed
+        .bound
+        .keys()
+        .chain(changed.mutated.keys())
+        .chain(changed.attrs.iter())
+        .map(|n| (*n).to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Changes no statement-level plan can carry: a different `__future__` import changes
@@ -198,98 +248,6 @@ fn whole_module_change(old: &Outline, new: &Outline) -> Option<String> {
         return Some("its docstring changed".into());
     }
     None
-}
-
-/// Who changed each name: the statement index, or one of these markers.
-const REMOVED: usize = usize::MAX;
-const EXTERNAL: usize = usize::MAX - 1;
-
-/// Which statements changed each name: by binding it again, or by mutating its object;
-/// and which methods changed code.
-#[derive(Default)]
-struct Changes<'a> {
-    bound: ahash::AHashMap<&'a str, AHashSet<usize>>,
-    mutated: ahash::AHashMap<&'a str, AHashSet<usize>>,
-    /// Names of methods, in any class, whose code changed. Who holds the instance is
-    /// not followed, so any use of the attribute name counts.
-    attrs: AHashSet<&'a str>,
-}
-
-/// Names that reach attributes by a string, which `attrs` cannot see.
-const DYNAMIC_ATTRS: [&str; 4] = ["getattr", "attrgetter", "methodcaller", "__dict__"];
-
-fn is_dunder(name: &str) -> bool {
-    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
-}
-
-impl<'a> Changes<'a> {
-    /// Records what `statement` (index `by`) writes; returns whether anything was new.
-    fn add(&mut self, statement: &'a Statement, by: usize) -> bool {
-        let mut grew = self.add_names(statement.binds.iter().map(String::as_str), by);
-        for name in &statement.mutates {
-            grew |= self.mutated.entry(name).or_default().insert(by);
-        }
-        grew
-    }
-
-    fn add_names(&mut self, names: impl Iterator<Item = &'a str>, by: usize) -> bool {
-        let mut grew = false;
-        for name in names {
-            grew |= self.bound.entry(name).or_default().insert(by);
-        }
-        grew
-    }
-
-    /// Whether `name` was bound again by anything but statement `me`.
-    fn bound_by_other(&self, name: &str, me: usize) -> bool {
-        self.bound
-            .get(name)
-            .is_some_and(|who| who.iter().any(|&w| w != me))
-    }
-
-    /// Whether `name` was bound again or mutated by anything but statement `me`.
-    fn by_other(&self, name: &str, me: usize) -> bool {
-        self.bound_by_other(name, me)
-            || self
-                .mutated
-                .get(name)
-                .is_some_and(|who| who.iter().any(|&w| w != me))
-    }
-
-    /// Whether code using attributes `attrs` and reading `reads` may call a changed
-    /// method.
-    fn calls_changed_method(&self, attrs: &[String], reads: &[String]) -> bool {
-        let dynamic = || {
-            attrs
-                .iter()
-                .chain(reads)
-                .any(|n| DYNAMIC_ATTRS.contains(&n.as_str()))
-        };
-        !self.attrs.is_empty()
-            && (attrs.iter().any(|a| self.attrs.contains(a.as_str())) || dynamic())
-    }
-
-    /// Whether statement `me` runs changed code when it runs.
-    fn runs_changed_code(&self, statement: &Statement, me: usize) -> bool {
-        statement.reads.iter().any(|r| self.by_other(r, me))
-            || self.calls_changed_method(&statement.attrs, &statement.reads)
-    }
-
-    /// Whether the functions `statement` (index `me`) defines run changed code when
-    /// called, without their own code having changed.
-    fn bodies_run_changed_code(&self, statement: &Statement, me: usize) -> bool {
-        statement.body_reads.iter().any(|r| self.by_other(r, me))
-            || self.calls_changed_method(&statement.body_attrs, &statement.body_reads)
-    }
-}
-
-/// The names a statement writes: those it binds and those whose objects it mutates.
-fn writes(statement: &Statement) -> impl Iterator<Item = &str> {
-    statement
-        .binds
-        .iter()
-        .chain(&statement.mutates)
-        .map(String::as_str)
 }
 
 /// Spreads changes to a fixpoint. A statement runs again when code it runs changed (it
@@ -336,10 +294,42 @@ fn spread<'a>(statements: &'a [Statement], actions: &mut [Action], changed: &mut
                 }
             }
         }
+        grew |= rebind_what_runs_read(statements, actions, changed);
         if !grew {
             break;
         }
     }
+}
+
+/// A statement that runs again reads its names from the namespace as the module left
+/// it, not as they were when it ran in a fresh import: a name bound again after it
+/// (`x = 2` later, `del toolz` at the end of `toolz.curried`) holds another value, or
+/// none. The last statement binding such a name before it runs again first (and the
+/// later ones after it, since the name changed). Returns whether anything was added.
+fn rebind_what_runs_read<'a>(
+    statements: &'a [Statement],
+    actions: &mut [Action],
+    changed: &mut Changes<'a>,
+) -> bool {
+    let mut grew = false;
+    for j in 0..statements.len() {
+        if !matches!(actions[j], Action::Run) {
+            continue;
+        }
+        for read in statements[j].reads.iter() {
+            let bound_later = statements[j + 1..].iter().any(|s| s.binds.contains(read));
+            if !bound_later {
+                continue;
+            }
+            let before = statements[..j].iter().rposition(|s| s.binds.contains(read));
+            if let Some(i) = before.filter(|&i| !matches!(actions[i], Action::Run)) {
+                actions[i] = Action::Run;
+                changed.add(&statements[i], i);
+                grew = true;
+            }
+        }
+    }
+    grew
 }
 
 /// How statement `j`, not run again, still changes behaviour: the functions it defines

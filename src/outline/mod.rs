@@ -3,12 +3,17 @@
 //! it binds and reads when the module executes. `diff` compares two outlines and plans
 //! the least re-execution that gives what a fresh import of the new source would.
 
+mod changes;
 mod diff;
+mod external;
 pub mod fragment;
 mod names;
 mod packed;
+mod stars;
+mod unsure;
 
-pub use diff::{diff, rerun, BodyPatch, Plan, Shift, Span};
+pub use diff::{diff, diff_with, rerun, BodyPatch, Plan, Shift, Span};
+pub use external::{External, Star, Via};
 pub use packed::PackedOutline;
 
 use crate::fingerprint::ContentHash;
@@ -81,9 +86,6 @@ pub struct Outline {
     pub unsure: Option<String>,
 }
 
-/// Names whose use makes the namespace's contents impossible to follow statically.
-const UNSURE_NAMES: [&str; 6] = ["global", "globals", "locals", "vars", "exec", "eval"];
-
 /// Whether a top-level line is a `match` statement (its patterns bind names in ways
 /// this outline does not follow).
 fn is_match_statement(line: &Line<'_>) -> bool {
@@ -97,13 +99,7 @@ impl Outline {
     }
 
     pub fn from_lines(lines: &[Line<'_>]) -> Outline {
-        let unsure = lines
-            .iter()
-            .flat_map(|l| l.tokens.iter())
-            .find_map(|t| match t {
-                Token::Name(n) if UNSURE_NAMES.contains(n) => Some(format!("it uses `{n}`")),
-                _ => None,
-            });
+        let unsure = unsure::reason(lines);
         let top_indent = lines.first().map_or(0, |l| l.indent);
         let unsure = unsure.or_else(|| {
             lines

@@ -253,7 +253,7 @@ fn future_imports_are_listed_for_compilation() {
 #[test]
 fn rerun_runs_the_binding_imports_and_what_reads_them() {
     let o = outline("from config import BATCH, OTHER\nDOUBLE = BATCH * 2\ndef get():\n    return BATCH\nUNRELATED = 1\n");
-    let p = rerun(&o, &["BATCH".to_string()]);
+    let p = rerun(&o, &External::of_names(&["BATCH".to_string()]));
     assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
     assert!(p.bodies.is_empty() && p.delete.is_empty());
 }
@@ -506,4 +506,172 @@ fn inline_function_bodies_are_read_when_called() {
     let old = "X = 1\ndef f(): return X\nY = f()\n";
     let new = "X = 2\ndef f(): return X\nY = f()\n";
     assert_eq!(run_lines(&plan(old, new)), [(1, 1), (3, 3)]);
+}
+
+fn star(line: u32, binds: &[&str], changed: &[&str], gone: &[&str]) -> External {
+    let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    External {
+        names: Vec::new(),
+        stars: vec![Star {
+            module: "pkg.more".into(),
+            line,
+            binds: owned(binds),
+            changed: owned(changed),
+            gone: owned(gone),
+        }],
+        ..External::default()
+    }
+}
+
+const STAR_IMPORTER: &str = "from .more import *\nfrom .recipes import *\nY = chunked(1)\n\n\ndef take():\n    return new()\n";
+
+#[test]
+fn a_star_import_gaining_names_runs_alone() {
+    let o = outline(STAR_IMPORTER);
+    let p = rerun(&o, &star(1, &["chunked", "new"], &["new"], &["old"]));
+    assert!(p.full.is_none(), "{:?}", p.full);
+    // `Y` reads `chunked`, whose value did not change; `take` reads `new` only when called.
+    assert_eq!(run_lines(&p), [(1, 1)]);
+    assert_eq!(p.unbind, ["old"]);
+    assert_eq!(p.summary(), "1 statement, 1 name removed");
+}
+
+#[test]
+fn readers_of_names_a_star_import_changes_run_again() {
+    let o = outline(STAR_IMPORTER);
+    let p = rerun(&o, &star(1, &["chunked"], &["chunked"], &[]));
+    assert_eq!(run_lines(&p), [(1, 1), (3, 3)]);
+    let p = rerun(&o, &star(1, &["chunked"], &[], &["chunked"]));
+    assert_eq!(run_lines(&p), [(1, 1), (3, 3)]);
+}
+
+#[test]
+fn a_later_binding_of_a_star_imported_name_runs_after_it_again() {
+    let o = outline("from .more import *\n\n\ndef chunked():\n    return 0\n");
+    let p = rerun(&o, &star(1, &["chunked", "new"], &["new"], &[]));
+    assert_eq!(run_lines(&p), [(1, 1), (4, 5)]);
+}
+
+#[test]
+fn a_name_another_star_import_binds_now_is_not_removed() {
+    let mut e = star(1, &["a"], &[], &["moved"]);
+    e.stars.push(Star {
+        module: "pkg.recipes".into(),
+        line: 2,
+        binds: vec!["moved".into()],
+        changed: vec!["moved".into()],
+        gone: Vec::new(),
+    });
+    let p = rerun(&outline(STAR_IMPORTER), &e);
+    assert!(p.unbind.is_empty());
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2)]);
+}
+
+#[test]
+fn a_star_import_whose_own_text_changed_still_runs_the_module_whole() {
+    let old = outline("from .more import *\nX = 1\n");
+    let new = outline("from .other import *\nX = 1\n");
+    assert!(diff_with(&old, &new, &star(1, &["a"], &["a"], &[]))
+        .full
+        .is_some());
+}
+
+fn reaching(via: &[&str], attrs: &[&str]) -> External {
+    External {
+        via: via
+            .iter()
+            .map(|n| Via {
+                name: n.to_string(),
+                toward: attrs.iter().map(|a| a.to_string()).collect(),
+            })
+            .collect(),
+        attrs: attrs.iter().map(|n| n.to_string()).collect(),
+        ..External::default()
+    }
+}
+
+#[test]
+fn a_call_into_a_changed_module_through_a_module_object_runs_again() {
+    // toolz/__init__.py: the registry of `_signatures` is filled by this call.
+    let o = outline(
+        "from . import functoolz\nfunctoolz._sigs.create_signature_registry()\nX = functoolz.other()\nY = len([1])\n",
+    );
+    let p = rerun(
+        &o,
+        &reaching(
+            &["functoolz"],
+            &["create_signature_registry", "module_info"],
+        ),
+    );
+    assert!(p.full.is_none());
+    // `X` reads `functoolz`, which the call may have changed (a method call counts as a
+    // mutation of what it is called on); `Y` reads nothing that changed.
+    assert_eq!(run_lines(&p), [(2, 2), (3, 3)]);
+    // The same attribute reached from a name that is no module of the path: nothing runs.
+    let p = rerun(
+        &o,
+        &reaching(&["elsewhere"], &["create_signature_registry"]),
+    );
+    assert!(p.run.is_empty());
+}
+
+#[test]
+fn a_function_whose_body_reaches_a_changed_module_reruns_its_callers() {
+    let o = outline("import m\n\n\ndef setup():\n    m.fill()\n\n\nsetup()\nY = 1\n");
+    let p = rerun(&o, &reaching(&["m"], &["fill"]));
+    assert_eq!(run_lines(&p), [(8, 8)]);
+    assert!(p.bodies.is_empty());
+}
+
+#[test]
+fn touched_names_are_what_changed_value_or_behaviour() {
+    let p = plan(
+        "A = 1\nB = 2\n\n\ndef f():\n    return A\n\n\ndef g():\n    return 0\n",
+        "A = 3\nB = 2\n\n\ndef f():\n    return A\n\n\ndef g():\n    return 0\n",
+    );
+    assert_eq!(p.touched, ["A", "f"]);
+    let p = plan("def g():\n    return 0\n", "def g():\n    return 1\n");
+    assert_eq!(p.touched, ["g"]);
+}
+
+#[test]
+fn readers_of_an_object_patched_elsewhere_run_again_but_not_its_import() {
+    let o = outline("from .lib import scale\n\nSIZE = scale() * 10\nFIXED = 3\n");
+    let external = External {
+        patched: vec!["scale".into()],
+        ..External::default()
+    };
+    let p = rerun(&o, &external);
+    assert_eq!(run_lines(&p), [(3, 3)]);
+    assert!(rerun(&o, &External::default()).is_empty());
+}
+
+#[test]
+fn a_statement_run_again_sees_the_names_it_saw_in_a_fresh_import() {
+    // toolz/curried/__init__.py deletes the module it built its names from.
+    let o = outline("import toolz\nacc = toolz.curry(toolz.acc)\nOTHER = 1\ndel toolz\n");
+    let p = rerun(&o, &reaching(&["toolz"], &["curry"]));
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2), (4, 4)]);
+    // A value bound again later: its earlier binding runs first, then the later one.
+    let p = plan(
+        "x = 1\ny = f(x)\nx = 2\n\n\ndef f(v):\n    return v\n",
+        "x = 1\ny = f(x)\nx = 2\n\n\ndef f(v):\n    return v + 1\n",
+    );
+    assert_eq!(run_lines(&p), [(1, 1), (2, 2), (3, 3)]);
+}
+
+#[test]
+fn a_module_reached_through_an_attribute_path_needs_that_path() {
+    // `toolz.merge` in `toolz/curried/exceptions.py` is toolz's own `merge`, not that of
+    // `toolz.curried`, which is reached as `toolz.curried`.
+    let o = outline("import toolz\n\n\ndef merge(d):\n    return toolz.merge(d)\n\n\nDOC = merge.__doc__\nX = toolz.curried.merge\n");
+    let external = External {
+        via: vec![Via {
+            name: "toolz".into(),
+            toward: vec!["curried".into()],
+        }],
+        attrs: vec!["merge".into()],
+        ..External::default()
+    };
+    assert_eq!(run_lines(&rerun(&o, &external)), [(9, 9)]);
 }

@@ -62,6 +62,7 @@ impl<'py> Canon<'py> {
         let Obstacle::Layout(reason) = obstacle;
         let name = old.qualname().map(|q| q.to_string()).unwrap_or_default();
         self.warnings.push(Warning::new("replaced", name, reason));
+        self.replaced.push((old.clone(), new.clone()));
         self.heap.move_all_instances(old, new);
     }
 

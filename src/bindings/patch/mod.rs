@@ -13,6 +13,7 @@
 mod classes;
 mod enums;
 mod functions;
+mod references;
 mod wrappers;
 
 use ahash::{AHashMap, AHashSet};
@@ -83,6 +84,7 @@ impl<'py> Canon<'py> {
                 self.warn_object(old, &err);
             }
         }
+        self.one_version(namespace, &in_place)?;
         self.rebind(namespace)
     }
 }
@@ -212,6 +214,11 @@ pub(crate) struct Canon<'py> {
     /// Caches (`lru_cache`) in front of patched functions, cleared when the reload
     /// commits: a reload that fails keeps them as they were.
     pub(crate) stale_caches: Vec<Bound<'py, PyAny>>,
+    /// Statements of the module ran (not only function bodies patched): new objects
+    /// may have reached its containers.
+    pub(crate) ran_statements: bool,
+    /// Classes that could not be patched in place, each with the class replacing it.
+    replaced: Vec<(Bound<'py, PyType>, Bound<'py, PyType>)>,
     /// Members of patched classes to remove when the reload commits.
     removed_members: Vec<(Bound<'py, PyType>, String)>,
     /// What was patched, to put back if the reload fails.
@@ -267,6 +274,8 @@ impl<'py> Canon<'py> {
             revived: Vec::new(),
             stale_caches: Vec::new(),
             removed_members: Vec::new(),
+            replaced: Vec::new(),
+            ran_statements: false,
             kinds: Kinds::new(py)?,
         })
     }
