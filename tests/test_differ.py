@@ -505,6 +505,42 @@ def test_traceback_line_via_error_in_exec(auto, module):
     assert tb.tb_lineno == _line_of(source, "raise ValueError('v2')")
 
 
+NESTED = """\
+X = 1
+try:
+    import itertools
+except ImportError:
+    pass
+else:
+    def nested():
+        raise ValueError("nested")
+
+    class Nested:
+        def method(self):
+            raise ValueError("method")
+"""
+
+
+def test_definitions_inside_a_moved_compound_statement_get_their_new_lines(
+    auto, module, counter_store
+):
+    name, path, write_body = module(NESTED)
+    run(auto, "f_old, C_old = m.nested, m.Nested")
+    source = write_body(NESTED.replace("X = 1\n", "X = 1\nY = 2\nZ = 3\n"))
+    for call, needle in (
+        ("m.nested()", 'raise ValueError("nested")'),
+        ("m.Nested().method()", 'raise ValueError("method")'),
+    ):
+        error = run(auto, call, allow_error=True).error_in_exec
+        tb = error.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        assert tb.tb_frame.f_code.co_filename == str(path)
+        assert tb.tb_lineno == _line_of(source, needle), call
+    assert value(auto, "m.nested is f_old and m.Nested is C_old") is True
+    assert _runs(counter_store) == [TAG]  # nothing ran again
+
+
 # -- 14. a value computed by a changed function ------------------------------------------------
 BUILD = """\
 

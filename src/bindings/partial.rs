@@ -249,6 +249,19 @@ pub(super) fn find_function<'py>(
     name: &str,
     first_line: u32,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    find_function_where(namespace, class, name, |code_name, line| {
+        line == first_line && code_name == name
+    })
+}
+
+/// The first function reached from `name` (as `find_function` walks) whose code's name
+/// and first line `wanted` accepts.
+pub(super) fn find_function_where<'py>(
+    namespace: &Bound<'py, PyDict>,
+    class: Option<&str>,
+    name: &str,
+    wanted: impl Fn(&str, u32) -> bool,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let root = match class {
         Some(class) => match namespace.get_item(class)? {
             Some(class) => class.getattr("__dict__")?.get_item(name).ok(),
@@ -267,10 +280,7 @@ pub(super) fn find_function<'py>(
         if let Ok(code) = item.getattr("__code__") {
             let line: u32 = code.getattr("co_firstlineno")?.extract()?;
             let code_name: String = code.getattr("co_name")?.extract()?;
-            if line == first_line
-                && code_name == name
-                && item.is_instance_of::<pyo3::types::PyFunction>()
-            {
+            if wanted(&code_name, line) && item.is_instance_of::<pyo3::types::PyFunction>() {
                 return Ok(Some(item));
             }
         }

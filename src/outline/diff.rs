@@ -51,6 +51,10 @@ pub struct Shift {
     pub name: String,
     pub old_first_line: u32,
     pub new_first_line: u32,
+    /// The name is bound somewhere inside a compound statement (`try`, `if`, `with`...)
+    /// that moved as a whole: what it names moves by the statement's shift if its own
+    /// lines lay between `old_first_line` and this line.
+    pub nested_until: Option<u32>,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -208,7 +212,20 @@ pub fn diff_with(old: &Outline, new: &Outline, external: &External) -> Plan {
     plan.delete = deleted_names(&removed, &new.statements);
     plan.unbind = external.unbound();
     plan.touched = touched(&changed);
+    keep_nested_shifts_of_names_not_run(&mut plan, &new.statements);
     plan
+}
+
+/// A name bound inside a moved compound statement and again by a statement that runs
+/// now holds what ran (with its new lines already): it must not be shifted.
+fn keep_nested_shifts_of_names_not_run(plan: &mut Plan, statements: &[Statement]) {
+    let run: Vec<&str> = statements
+        .iter()
+        .filter(|s| plan.run.iter().any(|span| span.first == s.first_line))
+        .flat_map(|s| s.binds.iter().map(String::as_str))
+        .collect();
+    plan.shifts
+        .retain(|shift| shift.nested_until.is_none() || !run.contains(&shift.name.as_str()));
 }
 
 /// The names whose value or behaviour the plan changes, for the modules that reach them.
@@ -591,7 +608,21 @@ fn shifts_of(old: &Statement, new: &Statement, class: Option<&str>) -> Vec<Shift
             name: name.clone(),
             old_first_line: old.first_line,
             new_first_line: new.first_line,
+            nested_until: None,
         }],
+        // Functions and classes defined inside an unchanged compound statement (a `def`
+        // in a `try`'s `else`) move with it.
+        (Kind::Other, Kind::Other) => new
+            .binds
+            .iter()
+            .map(|name| Shift {
+                class: class.map(str::to_owned),
+                name: name.clone(),
+                old_first_line: old.first_line,
+                new_first_line: new.first_line,
+                nested_until: Some(old.last_line),
+            })
+            .collect(),
         (
             Kind::Class {
                 body: old_body,
@@ -605,6 +636,7 @@ fn shifts_of(old: &Statement, new: &Statement, class: Option<&str>) -> Vec<Shift
                 name: name.clone(),
                 old_first_line: old.first_line,
                 new_first_line: new.first_line,
+                nested_until: None,
             }];
             for (o, n) in old_body.iter().zip(new_body) {
                 shifts.extend(shifts_of(o, n, Some(name)));

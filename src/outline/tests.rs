@@ -128,6 +128,24 @@ fn whitespace_and_comment_changes_run_nothing() {
 }
 
 #[test]
+fn definitions_inside_a_moved_compound_statement_move_with_it() {
+    let body = "try:\n    import itertools\nexcept ImportError:\n    pass\nelse:\n    def f():\n        return 1\n";
+    let p = plan(
+        &format!("X = 1\n{body}"),
+        &format!("X = 1\nY = 2\nZ = 3\n{body}"),
+    );
+    let f = p.shifts.iter().find(|s| s.name == "f").expect("f moves");
+    assert_eq!(
+        (f.old_first_line, f.new_first_line, f.nested_until),
+        (2, 4, Some(8))
+    );
+    // A name the moved statement binds and a statement that runs binds again is left to
+    // what ran.
+    let p = plan(&format!("{body}f = 0\n"), &format!("\n{body}f = 1\n"));
+    assert!(p.shifts.iter().all(|s| s.name != "f"), "{:?}", p.shifts);
+}
+
+#[test]
 fn a_changed_function_body_is_patched_not_run() {
     let p = plan(
         "@deco\ndef f():\n    return 1\nTABLE = 5\n",
