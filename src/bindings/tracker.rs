@@ -238,6 +238,8 @@ impl Tracker {
         // A copy, taken without running Python code: reading `__file__` below may run
         // some (a lazy module's `__getattr__`), and other threads may then add or remove
         // entries of `sys.modules` while it is walked.
+        let tag = ModulesSnapshot::tag(modules);
+        let original = modules;
         let modules = modules.copy()?;
         let mut new_files = Vec::new();
         for (name, module) in modules.iter() {
@@ -266,7 +268,7 @@ impl Tracker {
             .collect();
         self.table.retain(|name| live.contains(name));
         self.ignored.retain(|name, _| live.contains(name));
-        self.snapshot = ModulesSnapshot::take(&modules);
+        self.snapshot = ModulesSnapshot::take(&modules, original, tag);
         let table = &mut self.table;
         // The first sync finds what was imported before loading: all of it is read in
         // the background; later ones find what cells imported.
