@@ -456,12 +456,7 @@ impl Hub {
     fn barrier(&self) -> Option<()> {
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
         let sentinel = self.sentinels.path(number);
-        // create_new: never follow or reuse something already at that path.
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&sentinel)
-            .ok()?;
+        signal(&sentinel)?;
         let guard = self.shared.barrier.lock().ok()?;
         let (guard, _) = self
             .shared
@@ -470,9 +465,37 @@ impl Hub {
             .ok()?;
         let arrived = *guard >= number;
         drop(guard);
-        let _ = fs::remove_file(&sentinel);
+        if !cfg!(target_os = "linux") {
+            let _ = fs::remove_file(&sentinel);
+        }
         arrived.then_some(())
     }
+}
+
+/// Makes the event that names `sentinel`. On Linux, a symbolic link made and removed at
+/// once: inotify queues events in order, so either of its two events comes after every
+/// earlier one; both are read in one wake-up of the watcher thread (a file would add an
+/// open and a close event, and its removal after the wait a third wake-up), and nothing
+/// is left in the temp directory. A link is never followed, and `symlink` fails if
+/// something is already at that path.
+#[cfg(target_os = "linux")]
+fn signal(sentinel: &Path) -> Option<()> {
+    std::os::unix::fs::symlink("fastautoreload-barrier", sentinel).ok()?;
+    let _ = fs::remove_file(sentinel);
+    Some(())
+}
+
+/// Elsewhere a new file, removed once its event arrived (event APIs that coalesce may
+/// not report a file that is already gone). create_new: never follow or reuse something
+/// already at that path.
+#[cfg(not(target_os = "linux"))]
+fn signal(sentinel: &Path) -> Option<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(sentinel)
+        .ok()
+        .map(drop)
 }
 
 /// The watcher thread's handler: record paths in every inbox, note lost events,
