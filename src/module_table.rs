@@ -17,7 +17,7 @@ use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use std::sync::Arc;
 
-use crate::imports::{scan_lines, Import};
+use crate::imports::{scan_lines, Import, PackedImports};
 use crate::lexer::{lexable, logical_lines};
 use crate::outline::{diff, rerun, Outline, PackedOutline, Plan};
 use crate::path_index::PathIndex;
@@ -46,8 +46,9 @@ struct Entry {
     object_id: usize,
     seen: Option<Seen>,
     failed: Option<ContentHash>,
-    /// The imports of the content the module runs (scanned when that content is read).
-    imports: Vec<Import>,
+    /// The imports of the content the module runs (scanned when that content is read),
+    /// packed: unpacked when the import graph is built.
+    imports: PackedImports,
     /// Installed code (the standard library, site-packages) rather than the user's own.
     library: bool,
     /// The statements of the content the module runs, for the differ: kept packed, and
@@ -168,10 +169,10 @@ pub(crate) fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
     (imports, Arc::new(Outline::from_lines(&lines)))
 }
 
-/// Imports and packed outline of a source: what a module's table entry keeps.
-pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (Vec<Import>, PackedOutline) {
+/// Imports and outline of a source, packed: what a module's table entry keeps.
+pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (PackedImports, PackedOutline) {
     let (imports, outline) = analyze(bytes);
-    (imports, PackedOutline::pack(&outline))
+    (PackedImports::pack(&imports), PackedOutline::pack(&outline))
 }
 
 /// The module table, in the order modules were first seen.
@@ -254,7 +255,7 @@ impl ModuleTable {
             object_id,
             seen: None,
             failed: None,
-            imports: Vec::new(),
+            imports: PackedImports::default(),
             library,
             outline: None,
             dirty: false,
@@ -479,7 +480,7 @@ impl ModuleTable {
                 (None, analysis) => {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
                     if let Some((imports, outline)) = analysis {
-                        entry.imports = imports;
+                        entry.imports = PackedImports::pack(&imports);
                         entry.outline = Some(PackedOutline::pack(&outline));
                     }
                     self.graph = None;
@@ -620,10 +621,11 @@ impl ModuleTable {
         let entries = &self.entries;
         let index = &self.index;
         self.graph.get_or_insert_with(|| {
-            let nodes = entries.iter().map(|e| Node {
+            let imports: Vec<Vec<Import>> = entries.iter().map(|e| e.imports.unpack()).collect();
+            let nodes = entries.iter().zip(&imports).map(|(e, imports)| Node {
                 name: &e.name,
                 package: e.package(),
-                imports: &e.imports,
+                imports,
             });
             ImportGraph::build(nodes, |name| index.contains_key(name))
         })
@@ -648,7 +650,7 @@ impl ModuleTable {
         let same_imports = changes.iter().all(|c| {
             self.index
                 .get(&c.name)
-                .is_some_and(|&i| self.entries[i].imports == c.imports)
+                .is_some_and(|&i| self.entries[i].imports.holds(&c.imports))
         });
         if same_imports {
             return self.reload_order(&names);
@@ -657,14 +659,29 @@ impl ModuleTable {
             .iter()
             .map(|c| (c.name.as_str(), c.imports.as_slice()))
             .collect();
-        let nodes = self.entries.iter().map(|e| Node {
-            name: &e.name,
-            package: e.package(),
-            imports: new_imports
-                .get(e.name.as_str())
-                .copied()
-                .unwrap_or(&e.imports),
-        });
+        let unpacked: Vec<Vec<Import>> = self
+            .entries
+            .iter()
+            .map(|e| {
+                if new_imports.contains_key(e.name.as_str()) {
+                    Vec::new()
+                } else {
+                    e.imports.unpack()
+                }
+            })
+            .collect();
+        let nodes = self
+            .entries
+            .iter()
+            .zip(&unpacked)
+            .map(|(e, unpacked)| Node {
+                name: &e.name,
+                package: e.package(),
+                imports: new_imports
+                    .get(e.name.as_str())
+                    .copied()
+                    .unwrap_or(unpacked),
+            });
         let index = &self.index;
         let graph = ImportGraph::build(nodes, |name| index.contains_key(name));
         graph.reload_order(&names, |n| self.position(n))
@@ -682,8 +699,8 @@ impl ModuleTable {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
             entry.outline = change.outline.as_deref().map(PackedOutline::pack);
-            if entry.imports != change.imports {
-                entry.imports = change.imports.clone();
+            if !entry.imports.holds(&change.imports) {
+                entry.imports = PackedImports::pack(&change.imports);
                 self.graph = None;
             }
         }
