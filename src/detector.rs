@@ -172,12 +172,12 @@ impl Detector {
             self.files.extend(files.iter().cloned());
             return;
         }
-        for file in files {
-            if let Some(dir) = file.parent() {
-                self.watch_dir(dir);
-            }
-            self.files.insert(file.clone());
+        // Thousands of files share a few hundred directories: each is looked up once.
+        let dirs: AHashSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+        for dir in dirs {
+            self.watch_dir(dir);
         }
+        self.files.extend(files.iter().cloned());
         for link in links {
             self.follow(link);
         }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 
 use crate::detector::{Detector, Mode};
 use crate::module_table::ModuleTable;
@@ -242,32 +242,34 @@ impl Tracker {
         let original = modules;
         let modules = modules.copy()?;
         let mut new_files = Vec::new();
+        // Names are read in place (no copy): the walk costs a lookup per known module.
+        let names: Vec<Bound<'_, PyString>> = modules
+            .keys()
+            .iter()
+            .filter_map(|k| k.cast_into::<PyString>().ok())
+            .collect();
+        let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
         for (name, module) in modules.iter() {
-            let Ok(name) = name.extract::<String>() else {
+            let Some(name) = name.cast::<PyString>().ok().and_then(|n| n.to_str().ok()) else {
                 continue;
             };
             let id = module.as_ptr() as usize;
-            if self.table.knows(&name, id) || self.ignored.get(&name) == Some(&id) {
+            if self.table.knows(name, id) || self.ignored.get(name) == Some(&id) {
                 continue;
             }
             match module_source(&module) {
                 Some(path) => {
-                    self.ignored.remove(&name);
+                    self.ignored.remove(name);
                     new_files.push(path.clone());
-                    self.table.track(&name, path, id);
+                    self.table.track(name, path, id);
                 }
                 None => {
-                    self.ignored.insert(name, id);
+                    self.ignored.insert(name.to_owned(), id);
                 }
             }
         }
-        let live: AHashSet<String> = modules
-            .keys()
-            .iter()
-            .filter_map(|k| k.extract().ok())
-            .collect();
         self.table.retain(|name| live.contains(name));
-        self.ignored.retain(|name, _| live.contains(name));
+        self.ignored.retain(|name, _| live.contains(name.as_str()));
         self.snapshot = ModulesSnapshot::take(&modules, original, tag);
         let table = &mut self.table;
         // The first sync finds what was imported before loading: all of it is read in
