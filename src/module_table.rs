@@ -687,6 +687,15 @@ impl ModuleTable {
         graph.reload_order(&names, |n| self.position(n))
     }
 
+    /// The change found in module `name` was not reloaded (its module object is not the
+    /// one in `sys.modules` now): it is looked at again on the next check.
+    pub fn keep_pending(&mut self, name: &str) {
+        if let Some(entry) = self.entry_mut(name) {
+            entry.dirty = true;
+            self.any_dirty = true;
+        }
+    }
+
     /// The module now runs `change`'s content: it becomes the baseline.
     pub fn commit(&mut self, change: &Change) {
         if change.given {
