@@ -29,7 +29,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use ahash::{AHashMap, AHashSet};
-use notify::{Event, RecursiveMode, Watcher as _};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 /// How many changed paths an inbox holds before it gives up listing them.
 const MAX_DIRTY: usize = 10_000;
@@ -498,6 +499,22 @@ fn signal(sentinel: &Path) -> Option<()> {
         .map(drop)
 }
 
+/// Whether an event of this kind leaves the file as it was: an open, a read, a close
+/// after reading. The background pass opens every tracked file, and imports, tracebacks
+/// and editors open many more: taken as activity, they would have the next check look
+/// at thousands of files (or, past `MAX_DIRTY`, at all of them). Writes are reported as
+/// modifications (truncating on open too) and as closes after writing.
+fn changes_nothing(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(
+            AccessKind::Open(_)
+                | AccessKind::Read
+                | AccessKind::Close(AccessMode::Read | AccessMode::Execute)
+        )
+    )
+}
+
 /// The watcher thread's handler: record paths in every inbox, note lost events,
 /// release barriers.
 fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event>) {
@@ -518,6 +535,8 @@ fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event
         inboxes
             .iter()
             .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
+    } else if changes_nothing(&event.kind) {
+        return;
     }
     let mut barrier = None;
     let temp_dir_wanted = shared.temp_dir_wanted.load(Ordering::Acquire);
@@ -623,6 +642,19 @@ mod tests {
             .expect("barrier arrives")
             .paths
             .contains(&path));
+    }
+
+    #[test]
+    fn opening_and_reading_a_file_is_not_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        let mut watcher = started(dir.path());
+        watcher.drain().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x = 1\n");
+        assert!(!watcher.drain().unwrap().paths.contains(&path));
+        fs::write(&path, "x = 2\n").unwrap(); // truncated on open, then written
+        assert!(watcher.drain().unwrap().paths.contains(&path));
     }
 
     #[test]
