@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -105,8 +105,43 @@ pub struct Reader {
     /// Behind a mutex only so that the table can be shared with threads (it is read
     /// from one thread at a time).
     results: Mutex<Receiver<Baseline>>,
+    /// How many results were sent and not taken yet: the thread waits for them to be
+    /// taken before it hands the memory they were read with back.
+    untaken: Arc<Untaken>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Untaken {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Untaken {
+    fn add(&self, n: usize, sent: bool) {
+        if let Ok(mut count) = self.count.lock() {
+            *count = if sent {
+                *count + n
+            } else {
+                count.saturating_sub(n)
+            };
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits until every result sent was taken, or `stop`.
+    fn wait_taken(&self, stop: &AtomicBool) {
+        let Ok(mut count) = self.count.lock() else {
+            return;
+        };
+        while *count > 0 && !stop.load(Ordering::SeqCst) {
+            match self.changed.wait(count) {
+                Ok(next) => count = next,
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 impl Reader {
@@ -115,18 +150,23 @@ impl Reader {
         jobs.sort_by_key(|job| job.library);
         let (send, results) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
+        let untaken = Arc::new(Untaken::default());
+        let (stopping, counting) = (Arc::clone(&stop), Arc::clone(&untaken));
         let thread = std::thread::Builder::new()
             .name("fastautoreload-baselines".into())
             .spawn(move || {
                 yield_to_the_session();
-                work(&jobs, &send, &stopping);
+                work(&jobs, &send, &counting, &stopping);
                 drop(jobs);
+                // Once the table holds the results, what remains of the reads here is
+                // free memory: hand it back, off the cells' path.
+                counting.wait_taken(&stopping);
                 release_free_memory();
             })
             .ok();
         Reader {
             results: Mutex::new(results),
+            untaken,
             stop,
             thread,
         }
@@ -134,10 +174,14 @@ impl Reader {
 
     /// The baselines read since the last call.
     pub fn take(&self) -> Vec<Baseline> {
-        match self.results.lock() {
+        let taken: Vec<Baseline> = match self.results.lock() {
             Ok(results) => results.try_iter().collect(),
             Err(_) => Vec::new(),
+        };
+        if !taken.is_empty() {
+            self.untaken.add(taken.len(), false);
         }
+        taken
     }
 
     /// Whether the thread has finished (or never started).
@@ -148,6 +192,7 @@ impl Reader {
     /// Stops the thread and waits for it (at most one slice of reads).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.untaken.add(0, false); // wakes a thread waiting for its results to be taken
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -160,7 +205,7 @@ impl Drop for Reader {
     }
 }
 
-fn work(jobs: &[Job], send: &Sender<Baseline>, stop: &AtomicBool) {
+fn work(jobs: &[Job], send: &Sender<Baseline>, untaken: &Untaken, stop: &AtomicBool) {
     for slice in jobs.chunks(SLICE) {
         while HOLD.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(1));
@@ -171,6 +216,8 @@ fn work(jobs: &[Job], send: &Sender<Baseline>, stop: &AtomicBool) {
         // One thread, not rayon's pool: the session's own work (the cell right after
         // loading, a check's parallel stats) keeps the other cores.
         for baseline in slice.iter().map(read) {
+            // Counted before it can be taken, so the count never goes below zero.
+            untaken.add(1, true);
             if send.send(baseline).is_err() {
                 return; // the table is gone
             }
