@@ -8,7 +8,7 @@
 //! window): otherwise the file changed since load, the imported content is unknown, and
 //! the module is reloaded whole when its change is found, so no edit is ever missed.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -23,9 +23,9 @@ use crate::outline::PackedOutline;
 /// One module whose baseline is to be read.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub name: String,
+    pub name: Arc<str>,
     pub object_id: usize,
-    pub path: PathBuf,
+    pub path: Arc<Path>,
     /// The stat key recorded when the module was first seen, and when.
     pub stat: StatKey,
     pub recorded_at_ns: i64,
@@ -36,7 +36,7 @@ pub struct Job {
 /// What reading a baseline found.
 #[derive(Debug)]
 pub struct Baseline {
-    pub name: String,
+    pub name: Arc<str>,
     pub object_id: usize,
     pub stat: StatKey,
     /// None: the file changed since the module was seen (or cannot be trusted or read),
@@ -252,13 +252,14 @@ pub(crate) mod tests {
     use super::*;
     use crate::module_table::now_ns;
     use std::fs;
+    use std::path::PathBuf;
 
     fn job_for(path: PathBuf, recorded_at_ns: i64) -> Job {
         Job {
             name: "m".into(),
             object_id: 1,
             stat: StatKey::of(&path).unwrap(),
-            path,
+            path: path.into(),
             recorded_at_ns,
             library: false,
         }
@@ -317,7 +318,7 @@ pub(crate) mod tests {
                 fs::write(&path, format!("X = {i}\n")).unwrap();
                 age(&path, 60);
                 Job {
-                    name: format!("m{i}"),
+                    name: format!("m{i}").into(),
                     library: i % 2 == 0,
                     ..job_for(path, now_ns())
                 }

@@ -157,19 +157,19 @@ impl Detector {
         } else {
             Vec::new()
         };
-        self.watch_files(&[file.to_path_buf()], &links);
+        self.watch_files(vec![file.to_path_buf()], &links);
     }
 
     /// `watch` for many files at once, `links` being those among them that are symbolic
     /// links (known from the stat the table took): only those are resolved.
-    pub fn watch_files(&mut self, files: &[PathBuf], links: &[PathBuf]) {
+    pub fn watch_files(&mut self, files: Vec<PathBuf>, links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
         }
         if self.suspended {
             // Watched, and their links followed, on `resume`.
-            self.files.extend(files.iter().cloned());
+            self.files.extend(files);
             return;
         }
         // Thousands of files share a few hundred directories: each is looked up once.
@@ -177,7 +177,7 @@ impl Detector {
         for dir in dirs {
             self.watch_dir(dir);
         }
-        self.files.extend(files.iter().cloned());
+        self.files.extend(files);
         for link in links {
             self.follow(link);
         }

@@ -5,7 +5,7 @@
 //! key only decides which files are worth reading: a touched file is read, hashed, found
 //! equal, and left alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ahash::{AHashMap, AHashSet};
@@ -40,8 +40,9 @@ fn racy_window(mtime_ns: i64) -> i64 {
 
 #[derive(Debug)]
 struct Entry {
-    name: String,
-    path: PathBuf,
+    /// Shared with the index and with the background reads' jobs.
+    name: Arc<str>,
+    path: Arc<Path>,
     /// Identifies the module object, so a module replaced in `sys.modules` starts over.
     object_id: usize,
     seen: Option<Seen>,
@@ -179,7 +180,7 @@ pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (PackedImports, PackedOutline) {
 #[derive(Debug, Default)]
 pub struct ModuleTable {
     entries: Vec<Entry>,
-    index: AHashMap<String, usize>,
+    index: AHashMap<Arc<str>, usize>,
     /// Directories of installed code: modules under them are marked as library.
     library_roots: Vec<PathBuf>,
     /// The import graph, rebuilt when modules or their imports changed.
@@ -234,8 +235,8 @@ impl ModuleTable {
         self.entries.iter().filter(|e| e.library).count()
     }
 
-    pub fn path_of(&self, name: &str) -> Option<&PathBuf> {
-        self.index.get(name).map(|&i| &self.entries[i].path)
+    pub fn path_of(&self, name: &str) -> Option<&Path> {
+        self.index.get(name).map(|&i| &*self.entries[i].path)
     }
 
     /// Whether `name` is tracked as this very module object.
@@ -249,9 +250,10 @@ impl ModuleTable {
     /// read by `stat_new` and `read_new` (or `read_baselines`).
     pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
         let library = self.library_roots.iter().any(|root| path.starts_with(root));
+        let name: Arc<str> = Arc::from(name);
         let entry = Entry {
-            name: name.to_owned(),
-            path,
+            name: Arc::clone(&name),
+            path: Arc::from(path),
             object_id,
             seen: None,
             failed: None,
@@ -262,14 +264,20 @@ impl ModuleTable {
         };
         self.graph = None;
         self.paths = None;
-        self.given_sources.remove(name);
-        match self.index.get(name) {
+        self.given_sources.remove(&*name);
+        match self.index.get(&*name) {
             Some(&i) => self.entries[i] = entry,
             None => {
-                self.index.insert(name.to_owned(), self.entries.len());
+                self.index.insert(name, self.entries.len());
                 self.entries.push(entry);
             }
         }
+    }
+
+    /// Makes room for `more` modules to be tracked.
+    pub fn reserve(&mut self, more: usize) {
+        self.entries.reserve_exact(more);
+        self.index.reserve(more);
     }
 
     /// Drops every module for which `keep` says no (e.g. gone from `sys.modules`).
@@ -288,7 +296,7 @@ impl ModuleTable {
                 .entries
                 .iter()
                 .enumerate()
-                .map(|(i, e)| (e.name.clone(), i))
+                .map(|(i, e)| (Arc::clone(&e.name), i))
                 .collect();
         }
     }
@@ -312,7 +320,7 @@ impl ModuleTable {
         let links = stated
             .iter()
             .filter(|(_, link)| *link)
-            .map(|(job, _)| job.path.clone())
+            .map(|(job, _)| job.path.to_path_buf())
             .collect();
         (stated.into_iter().map(|(job, _)| job).collect(), links)
     }
@@ -362,7 +370,7 @@ impl ModuleTable {
     }
 
     fn absorb_one(&mut self, baseline: Baseline) {
-        let Some(&i) = self.index.get(&baseline.name) else {
+        let Some(&i) = self.index.get(&*baseline.name) else {
             return;
         };
         let entry = &mut self.entries[i];
@@ -384,8 +392,12 @@ impl ModuleTable {
             if !imports.is_empty() {
                 self.graph = None;
             }
-            entry.imports = imports;
-            entry.outline = Some(outline);
+            // Copied here rather than moved: made on the reader's thread, they would
+            // stay in its malloc arena among the pages its reads freed, and keep those
+            // resident for the rest of the session (once copied, the reader hands them
+            // all back).
+            entry.imports = imports.clone();
+            entry.outline = Some(outline.clone());
         }
     }
 
@@ -430,7 +442,7 @@ impl ModuleTable {
         let entries = &self.entries;
         let paths = self
             .paths
-            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
+            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| &*e.path)));
         for i in paths.select(candidates, entries.len()) {
             self.entries[i].dirty = true;
             self.any_dirty = true;
@@ -450,10 +462,8 @@ impl ModuleTable {
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
             e.dirty
-                && !skip.contains(&e.name)
-                && selected
-                    .as_ref()
-                    .is_none_or(|s| s.contains(e.name.as_str()))
+                && !skip.contains(&*e.name)
+                && selected.as_ref().is_none_or(|s| s.contains(&*e.name))
         };
         let entries = &self.entries;
         let selected: Vec<usize> = (0..entries.len())
@@ -488,8 +498,8 @@ impl ModuleTable {
                 (Some(seen), None) => entry.seen = Some(seen.moved_to(snap.stat)),
                 (Some(seen), Some((imports, outline))) => changes.push(Change {
                     baseline_known: matches!(seen.baseline, Base::Known(_)),
-                    name: entry.name.clone(),
-                    path: entry.path.clone(),
+                    name: entry.name.to_string(),
+                    path: entry.path.to_path_buf(),
                     bytes: snap.bytes,
                     hash: snap.hash,
                     stat: snap.stat,
@@ -513,8 +523,8 @@ impl ModuleTable {
         let snap = Snapshot::read(&entry.path).ok()?;
         let (imports, outline) = analyze(&snap.bytes);
         Some(Change {
-            name: entry.name.clone(),
-            path: entry.path.clone(),
+            name: entry.name.to_string(),
+            path: entry.path.to_path_buf(),
             bytes: snap.bytes,
             hash: snap.hash,
             stat: snap.stat,
@@ -593,7 +603,7 @@ impl ModuleTable {
     /// that changed elsewhere) and what depends on them. If the file changed meanwhile
     /// (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, names: &[String]) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(&change.name)?];
+        let entry = &self.entries[*self.index.get(change.name.as_str())?];
         let current = entry.outline.as_ref()?.unpack();
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
             Some(rerun(&current, names))
@@ -605,7 +615,7 @@ impl ModuleTable {
     /// How to bring module `change.name` from the content it runs to `change`'s (and
     /// re-bind `stale` names): None when there is no outline of what it runs.
     pub fn plan(&self, change: &Change, stale: &[String]) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(&change.name)?];
+        let entry = &self.entries[*self.index.get(change.name.as_str())?];
         Some(diff(
             &entry.outline.as_ref()?.unpack(),
             change.outline.as_deref()?,
@@ -649,7 +659,7 @@ impl ModuleTable {
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         let same_imports = changes.iter().all(|c| {
             self.index
-                .get(&c.name)
+                .get(c.name.as_str())
                 .is_some_and(|&i| self.entries[i].imports.holds(&c.imports))
         });
         if same_imports {
@@ -663,7 +673,7 @@ impl ModuleTable {
             .entries
             .iter()
             .map(|e| {
-                if new_imports.contains_key(e.name.as_str()) {
+                if new_imports.contains_key(&*e.name) {
                     Vec::new()
                 } else {
                     e.imports.unpack()
@@ -677,10 +687,7 @@ impl ModuleTable {
             .map(|(e, unpacked)| Node {
                 name: &e.name,
                 package: e.package(),
-                imports: new_imports
-                    .get(e.name.as_str())
-                    .copied()
-                    .unwrap_or(unpacked),
+                imports: new_imports.get(&*e.name).copied().unwrap_or(unpacked),
             });
         let index = &self.index;
         let graph = ImportGraph::build(nodes, |name| index.contains_key(name));
