@@ -247,13 +247,15 @@ impl ModuleTable {
     }
 
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
-    /// read by `stat_new` and `read_new` (or `read_baselines`).
-    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
+    /// read by `stat_new` and `read_new` (or `read_baselines`). Returns the path as the
+    /// table holds it, to share.
+    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) -> Arc<Path> {
         let library = self.library_roots.iter().any(|root| path.starts_with(root));
         let name: Arc<str> = Arc::from(name);
+        let path: Arc<Path> = Arc::from(path);
         let entry = Entry {
             name: Arc::clone(&name),
-            path: Arc::from(path),
+            path: Arc::clone(&path),
             object_id,
             seen: None,
             failed: None,
@@ -272,6 +274,7 @@ impl ModuleTable {
                 self.entries.push(entry);
             }
         }
+        path
     }
 
     /// Makes room for `more` modules to be tracked.

@@ -264,8 +264,7 @@ impl Tracker {
             match module_source(&module) {
                 Some(path) => {
                     self.ignored.remove(name);
-                    new_files.push(path.clone());
-                    self.table.track(name, path, id);
+                    new_files.push(self.table.track(name, path, id));
                 }
                 None => {
                     self.ignored.insert(name.to_owned(), id);
