@@ -48,8 +48,9 @@ pub struct Detector {
     /// Messages for the user, each said once.
     notes: Vec<String>,
     limit_noted: bool,
-    /// Every file given to `watch`, to notice when one becomes a link.
-    files: AHashSet<PathBuf>,
+    /// Every file given to `watch`, to notice when one becomes a link (shared with the
+    /// module table: no copy of each path).
+    files: AHashSet<Arc<Path>>,
     links: Links,
     /// Watches released while reloading is off: every file is looked at when asked.
     suspended: bool,
@@ -180,27 +181,27 @@ impl Detector {
         } else {
             Vec::new()
         };
-        self.watch_files(&[file.to_path_buf()], &links);
+        self.watch_files(vec![Arc::from(file)], &links);
     }
 
     /// `watch` for many files at once, `links` being those among them that are symbolic
     /// links (known from the stat the table took): only those are resolved.
-    pub fn watch_files(&mut self, files: &[PathBuf], links: &[PathBuf]) {
+    pub fn watch_files(&mut self, files: Vec<Arc<Path>>, links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
         }
         if self.suspended {
             // Watched, and their links followed, on `resume`.
-            self.files.extend(files.iter().cloned());
+            self.files.extend(files);
             return;
         }
-        for file in files {
-            if let Some(dir) = file.parent() {
-                self.watch_dir(dir);
-            }
-            self.files.insert(file.clone());
+        // Thousands of files share a few hundred directories: each is looked up once.
+        let dirs: AHashSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+        for dir in dirs {
+            self.watch_dir(dir);
         }
+        self.files.extend(files);
         for link in links {
             self.follow(link);
         }
@@ -306,7 +307,7 @@ impl Detector {
     fn add_links(&mut self, paths: &mut AHashSet<PathBuf>) {
         let touched: Vec<PathBuf> = paths
             .iter()
-            .filter(|p| self.files.contains(*p))
+            .filter(|p| self.files.contains(p.as_path()))
             .cloned()
             .collect();
         for file in &touched {
@@ -327,7 +328,7 @@ impl Detector {
     }
 
     fn follow_all(&mut self) {
-        let files: Vec<PathBuf> = self.files.iter().cloned().collect();
+        let files: Vec<Arc<Path>> = self.files.iter().cloned().collect();
         for file in &files {
             self.follow(file);
         }

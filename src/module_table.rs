@@ -5,7 +5,7 @@
 //! key only decides which files are worth reading: a touched file is read, hashed, found
 //! equal, and left alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ahash::{AHashMap, AHashSet};
@@ -17,7 +17,7 @@ use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use std::sync::Arc;
 
-use crate::imports::{scan_lines, Context, Import};
+use crate::imports::{scan_lines, Context, Import, PackedImports};
 use crate::lexer::{lexable, logical_lines};
 use crate::outline::{diff_with, rerun, External, Outline, PackedOutline, Plan, Star, Via};
 use crate::path_index::PathIndex;
@@ -40,14 +40,16 @@ fn racy_window(mtime_ns: i64) -> i64 {
 
 #[derive(Debug)]
 struct Entry {
-    name: String,
-    path: PathBuf,
+    /// Shared with the index and with the background reads' jobs.
+    name: Arc<str>,
+    path: Arc<Path>,
     /// Identifies the module object, so a module replaced in `sys.modules` starts over.
     object_id: usize,
     seen: Option<Seen>,
     failed: Option<ContentHash>,
-    /// The imports of the content the module runs (scanned when that content is read).
-    imports: Vec<Import>,
+    /// The imports of the content the module runs (scanned when that content is read),
+    /// packed: unpacked when the import graph is built.
+    imports: PackedImports,
     /// Installed code (the standard library, site-packages) rather than the user's own.
     library: bool,
     /// The statements of the content the module runs, for the differ: kept packed, and
@@ -168,17 +170,17 @@ pub(crate) fn analyze(bytes: &[u8]) -> (Vec<Import>, Arc<Outline>) {
     (imports, Arc::new(Outline::from_lines(&lines)))
 }
 
-/// Imports and packed outline of a source: what a module's table entry keeps.
-pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (Vec<Import>, PackedOutline) {
+/// Imports and outline of a source, packed: what a module's table entry keeps.
+pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (PackedImports, PackedOutline) {
     let (imports, outline) = analyze(bytes);
-    (imports, PackedOutline::pack(&outline))
+    (PackedImports::pack(&imports), PackedOutline::pack(&outline))
 }
 
 /// The module table, in the order modules were first seen.
 #[derive(Debug, Default)]
 pub struct ModuleTable {
     entries: Vec<Entry>,
-    index: AHashMap<String, usize>,
+    index: AHashMap<Arc<str>, usize>,
     /// Directories of installed code: modules under them are marked as library.
     library_roots: Vec<PathBuf>,
     /// The import graph, rebuilt when modules or their imports changed.
@@ -233,8 +235,8 @@ impl ModuleTable {
         self.entries.iter().filter(|e| e.library).count()
     }
 
-    pub fn path_of(&self, name: &str) -> Option<&PathBuf> {
-        self.index.get(name).map(|&i| &self.entries[i].path)
+    pub fn path_of(&self, name: &str) -> Option<&Path> {
+        self.index.get(name).map(|&i| &*self.entries[i].path)
     }
 
     /// Whether `name` is tracked as this very module object.
@@ -245,30 +247,40 @@ impl ModuleTable {
     }
 
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
-    /// read by `stat_new` and `read_new` (or `read_baselines`).
-    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) {
+    /// read by `stat_new` and `read_new` (or `read_baselines`). Returns the path as the
+    /// table holds it, to share.
+    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) -> Arc<Path> {
         let library = self.library_roots.iter().any(|root| path.starts_with(root));
+        let name: Arc<str> = Arc::from(name);
+        let path: Arc<Path> = Arc::from(path);
         let entry = Entry {
-            name: name.to_owned(),
-            path,
+            name: Arc::clone(&name),
+            path: Arc::clone(&path),
             object_id,
             seen: None,
             failed: None,
-            imports: Vec::new(),
+            imports: PackedImports::default(),
             library,
             outline: None,
             dirty: false,
         };
         self.graph = None;
         self.paths = None;
-        self.given_sources.remove(name);
-        match self.index.get(name) {
+        self.given_sources.remove(&*name);
+        match self.index.get(&*name) {
             Some(&i) => self.entries[i] = entry,
             None => {
-                self.index.insert(name.to_owned(), self.entries.len());
+                self.index.insert(name, self.entries.len());
                 self.entries.push(entry);
             }
         }
+        path
+    }
+
+    /// Makes room for `more` modules to be tracked.
+    pub fn reserve(&mut self, more: usize) {
+        self.entries.reserve_exact(more);
+        self.index.reserve(more);
     }
 
     /// Drops every module for which `keep` says no (e.g. gone from `sys.modules`).
@@ -287,7 +299,7 @@ impl ModuleTable {
                 .entries
                 .iter()
                 .enumerate()
-                .map(|(i, e)| (e.name.clone(), i))
+                .map(|(i, e)| (Arc::clone(&e.name), i))
                 .collect();
         }
     }
@@ -311,7 +323,7 @@ impl ModuleTable {
         let links = stated
             .iter()
             .filter(|(_, link)| *link)
-            .map(|(job, _)| job.path.clone())
+            .map(|(job, _)| job.path.to_path_buf())
             .collect();
         (stated.into_iter().map(|(job, _)| job).collect(), links)
     }
@@ -361,7 +373,7 @@ impl ModuleTable {
     }
 
     fn absorb_one(&mut self, baseline: Baseline) {
-        let Some(&i) = self.index.get(&baseline.name) else {
+        let Some(&i) = self.index.get(&*baseline.name) else {
             return;
         };
         let entry = &mut self.entries[i];
@@ -383,8 +395,12 @@ impl ModuleTable {
             if !imports.is_empty() {
                 self.graph = None;
             }
-            entry.imports = imports;
-            entry.outline = Some(outline);
+            // Copied here rather than moved: made on the reader's thread, they would
+            // stay in its malloc arena among the pages its reads freed, and keep those
+            // resident for the rest of the session (once copied, the reader hands them
+            // all back).
+            entry.imports = imports.clone();
+            entry.outline = Some(outline.clone());
         }
     }
 
@@ -429,7 +445,7 @@ impl ModuleTable {
         let entries = &self.entries;
         let paths = self
             .paths
-            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path.as_path())));
+            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| &*e.path)));
         for i in paths.select(candidates, entries.len()) {
             self.entries[i].dirty = true;
             self.any_dirty = true;
@@ -449,10 +465,8 @@ impl ModuleTable {
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
             e.dirty
-                && !skip.contains(&e.name)
-                && selected
-                    .as_ref()
-                    .is_none_or(|s| s.contains(e.name.as_str()))
+                && !skip.contains(&*e.name)
+                && selected.as_ref().is_none_or(|s| s.contains(&*e.name))
         };
         let entries = &self.entries;
         let selected: Vec<usize> = (0..entries.len())
@@ -479,7 +493,7 @@ impl ModuleTable {
                 (None, analysis) => {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
                     if let Some((imports, outline)) = analysis {
-                        entry.imports = imports;
+                        entry.imports = PackedImports::pack(&imports);
                         entry.outline = Some(PackedOutline::pack(&outline));
                     }
                     self.graph = None;
@@ -487,8 +501,8 @@ impl ModuleTable {
                 (Some(seen), None) => entry.seen = Some(seen.moved_to(snap.stat)),
                 (Some(seen), Some((imports, outline))) => changes.push(Change {
                     baseline_known: matches!(seen.baseline, Base::Known(_)),
-                    name: entry.name.clone(),
-                    path: entry.path.clone(),
+                    name: entry.name.to_string(),
+                    path: entry.path.to_path_buf(),
                     bytes: snap.bytes,
                     hash: snap.hash,
                     stat: snap.stat,
@@ -512,8 +526,8 @@ impl ModuleTable {
         let snap = Snapshot::read(&entry.path).ok()?;
         let (imports, outline) = analyze(&snap.bytes);
         Some(Change {
-            name: entry.name.clone(),
-            path: entry.path.clone(),
+            name: entry.name.to_string(),
+            path: entry.path.to_path_buf(),
             bytes: snap.bytes,
             hash: snap.hash,
             stat: snap.stat,
@@ -592,7 +606,7 @@ impl ModuleTable {
     /// of values that changed elsewhere) and what depends on them. If the file changed
     /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(&change.name)?];
+        let entry = &self.entries[*self.index.get(change.name.as_str())?];
         let current = entry.outline.as_ref()?.unpack();
         let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
@@ -605,7 +619,7 @@ impl ModuleTable {
     /// How to bring module `change.name` from the content it runs to `change`'s (and
     /// re-bind `external` names): None when there is no outline of what it runs.
     pub fn plan(&self, change: &Change, external: &External) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(&change.name)?];
+        let entry = &self.entries[*self.index.get(change.name.as_str())?];
         let external = self.star_lines(entry, change, external);
         Some(diff_with(
             &entry.outline.as_ref()?.unpack(),
@@ -691,12 +705,9 @@ impl ModuleTable {
             return Vec::new();
         };
         let entry = &self.entries[i];
+        let imports = entry.imports.unpack();
         let mut aliases = Vec::new();
-        for import in entry
-            .imports
-            .iter()
-            .filter(|i| i.context == Context::Module)
-        {
+        for import in imports.iter().filter(|i| i.context == Context::Module) {
             let Some(target) = import.absolute_module(entry.package()) else {
                 continue;
             };
@@ -726,20 +737,16 @@ impl ModuleTable {
                 } else {
                     format!("{target}.{name}")
                 };
-                if self.index.contains_key(&module) && reaches(&module) {
+                if self.index.contains_key(module.as_str()) && reaches(&module) {
                     aliases.push((bound_as.clone(), module));
                 }
             }
         }
         // A package's namespace also holds each submodule its imports bring in, under its
         // own name (toolz's `functoolz`, bound by `from .functoolz import *`).
-        if entry.package() == entry.name {
+        if *entry.package() == *entry.name {
             let prefix = format!("{}.", entry.name);
-            for import in entry
-                .imports
-                .iter()
-                .filter(|i| i.context == Context::Module)
-            {
+            for import in imports.iter().filter(|i| i.context == Context::Module) {
                 let Some(target) = import.absolute_module(entry.package()) else {
                     continue;
                 };
@@ -751,7 +758,7 @@ impl ModuleTable {
                     };
                     let child = rest.split('.').next().unwrap_or_default();
                     let module = format!("{prefix}{child}");
-                    if self.index.contains_key(&module) && reaches(&module) {
+                    if self.index.contains_key(module.as_str()) && reaches(&module) {
                         aliases.push((child.to_owned(), module));
                     }
                 }
@@ -770,10 +777,11 @@ impl ModuleTable {
         let entries = &self.entries;
         let index = &self.index;
         self.graph.get_or_insert_with(|| {
-            let nodes = entries.iter().map(|e| Node {
+            let imports: Vec<Vec<Import>> = entries.iter().map(|e| e.imports.unpack()).collect();
+            let nodes = entries.iter().zip(&imports).map(|(e, imports)| Node {
                 name: &e.name,
                 package: e.package(),
-                imports: &e.imports,
+                imports,
             });
             ImportGraph::build(nodes, |name| index.contains_key(name))
         })
@@ -797,8 +805,8 @@ impl ModuleTable {
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         let same_imports = changes.iter().all(|c| {
             self.index
-                .get(&c.name)
-                .is_some_and(|&i| self.entries[i].imports == c.imports)
+                .get(c.name.as_str())
+                .is_some_and(|&i| self.entries[i].imports.holds(&c.imports))
         });
         if same_imports {
             return self.reload_order(&names);
@@ -807,17 +815,38 @@ impl ModuleTable {
             .iter()
             .map(|c| (c.name.as_str(), c.imports.as_slice()))
             .collect();
-        let nodes = self.entries.iter().map(|e| Node {
-            name: &e.name,
-            package: e.package(),
-            imports: new_imports
-                .get(e.name.as_str())
-                .copied()
-                .unwrap_or(&e.imports),
-        });
+        let unpacked: Vec<Vec<Import>> = self
+            .entries
+            .iter()
+            .map(|e| {
+                if new_imports.contains_key(&*e.name) {
+                    Vec::new()
+                } else {
+                    e.imports.unpack()
+                }
+            })
+            .collect();
+        let nodes = self
+            .entries
+            .iter()
+            .zip(&unpacked)
+            .map(|(e, unpacked)| Node {
+                name: &e.name,
+                package: e.package(),
+                imports: new_imports.get(&*e.name).copied().unwrap_or(unpacked),
+            });
         let index = &self.index;
         let graph = ImportGraph::build(nodes, |name| index.contains_key(name));
         graph.reload_order(&names, |n| self.position(n))
+    }
+
+    /// The change found in module `name` was not reloaded (its module object is not the
+    /// one in `sys.modules` now): it is looked at again on the next check.
+    pub fn keep_pending(&mut self, name: &str) {
+        if let Some(entry) = self.entry_mut(name) {
+            entry.dirty = true;
+            self.any_dirty = true;
+        }
     }
 
     /// The module now runs `change`'s content: it becomes the baseline.
@@ -832,8 +861,8 @@ impl ModuleTable {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
             entry.outline = change.outline.as_deref().map(PackedOutline::pack);
-            if entry.imports != change.imports {
-                entry.imports = change.imports.clone();
+            if !entry.imports.holds(&change.imports) {
+                entry.imports = PackedImports::pack(&change.imports);
                 self.graph = None;
             }
         }

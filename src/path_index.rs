@@ -9,11 +9,19 @@ use ahash::{AHashMap, AHashSet};
 
 use crate::detector::Candidates;
 
-/// Module positions by source path and by directory.
+/// Module positions by source path and by directory, kept as sorted `(hash, position)`
+/// pairs: 12 bytes a module instead of a map holding a copy of every path. Two paths
+/// with the same 64-bit hash only make one more module looked at (a stat that finds it
+/// unchanged), never one less.
 #[derive(Debug, Default)]
 pub struct PathIndex {
-    by_path: AHashMap<PathBuf, Vec<usize>>,
-    by_dir: AHashMap<PathBuf, Vec<usize>>,
+    by_path: Vec<(u64, u32)>,
+    by_dir: Vec<(u64, u32)>,
+}
+
+/// Fixed seeds: the index is rebuilt whole, never merged, so any seeds do.
+fn path_hash(path: &Path) -> u64 {
+    ahash::RandomState::with_seeds(0x5eed, 0xfa57, 0xa070, 0x7e10).hash_one(path)
 }
 
 impl PathIndex {
@@ -21,11 +29,16 @@ impl PathIndex {
     pub fn build<'a>(paths: impl Iterator<Item = &'a Path>) -> PathIndex {
         let mut index = PathIndex::default();
         for (i, path) in paths.enumerate() {
-            index.by_path.entry(path.to_path_buf()).or_default().push(i);
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            index.by_path.push((path_hash(path), i));
             if let Some(dir) = path.parent() {
-                index.by_dir.entry(dir.to_path_buf()).or_default().push(i);
+                index.by_dir.push((path_hash(dir), i));
             }
         }
+        index.by_path.sort_unstable();
+        index.by_dir.sort_unstable();
+        index.by_path.shrink_to_fit();
+        index.by_dir.shrink_to_fit();
         index
     }
 
@@ -35,13 +48,23 @@ impl PathIndex {
         let Candidates::Some { paths, dirs } = candidates else {
             return (0..count).collect();
         };
-        let from_paths = paths.iter().filter_map(|p| self.by_path.get(p));
-        let from_dirs = dirs.iter().filter_map(|d| self.by_dir.get(d));
-        let mut selected: Vec<usize> = from_paths.chain(from_dirs).flatten().copied().collect();
+        let from_paths = paths.iter().flat_map(|p| positions(&self.by_path, p));
+        let from_dirs = dirs.iter().flat_map(|d| positions(&self.by_dir, d));
+        let mut selected: Vec<usize> = from_paths.chain(from_dirs).filter(|&i| i < count).collect();
         selected.sort_unstable();
         selected.dedup();
         selected
     }
+}
+
+/// The positions recorded under `path`'s hash in `pairs` (sorted).
+fn positions<'a>(pairs: &'a [(u64, u32)], path: &Path) -> impl Iterator<Item = usize> + 'a {
+    let hash = path_hash(path);
+    let start = pairs.partition_point(|&(h, _)| h < hash);
+    pairs[start..]
+        .iter()
+        .take_while(move |&&(h, _)| h == hash)
+        .map(|&(_, i)| i as usize)
 }
 
 /// Where `file` leads if it is a symbolic link (through any number of links, to a file
@@ -138,6 +161,26 @@ mod tests {
         );
         assert_eq!(index.select(&some(&["/a/x.py"], &["/a"]), 3), [0, 1]);
         assert!(index.select(&some(&[], &[]), 3).is_empty());
+    }
+
+    #[test]
+    fn a_path_shared_by_several_modules_selects_them_all() {
+        let paths = [
+            PathBuf::from("/a/x.py"),
+            PathBuf::from("/b/y.py"),
+            PathBuf::from("/a/x.py"),
+        ];
+        let index = PathIndex::build(paths.iter().map(PathBuf::as_path));
+        let candidates = Candidates::Some {
+            paths: [PathBuf::from("/a/x.py")].into_iter().collect(),
+            dirs: AHashSet::new(),
+        };
+        assert_eq!(index.select(&candidates, 3), [0, 2]);
+        let dirs = Candidates::Some {
+            paths: AHashSet::new(),
+            dirs: [PathBuf::from("/b")].into_iter().collect(),
+        };
+        assert_eq!(index.select(&dirs, 3), [1]);
     }
 
     #[test]

@@ -29,7 +29,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use ahash::{AHashMap, AHashSet};
-use notify::{Event, RecursiveMode, Watcher as _};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use crate::activity::Activity;
 
@@ -466,12 +467,7 @@ impl Hub {
     fn barrier(&self) -> Option<()> {
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
         let sentinel = self.sentinels.path(number);
-        // create_new: never follow or reuse something already at that path.
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&sentinel)
-            .ok()?;
+        signal(&sentinel)?;
         let guard = self.shared.barrier.lock().ok()?;
         let (guard, _) = self
             .shared
@@ -480,9 +476,53 @@ impl Hub {
             .ok()?;
         let arrived = *guard >= number;
         drop(guard);
-        let _ = fs::remove_file(&sentinel);
+        if !cfg!(target_os = "linux") {
+            let _ = fs::remove_file(&sentinel);
+        }
         arrived.then_some(())
     }
+}
+
+/// Makes the event that names `sentinel`. On Linux, a symbolic link made and removed at
+/// once: inotify queues events in order, so either of its two events comes after every
+/// earlier one; both are read in one wake-up of the watcher thread (a file would add an
+/// open and a close event, and its removal after the wait a third wake-up), and nothing
+/// is left in the temp directory. A link is never followed, and `symlink` fails if
+/// something is already at that path.
+#[cfg(target_os = "linux")]
+fn signal(sentinel: &Path) -> Option<()> {
+    std::os::unix::fs::symlink("fastautoreload-barrier", sentinel).ok()?;
+    let _ = fs::remove_file(sentinel);
+    Some(())
+}
+
+/// Elsewhere a new file, removed once its event arrived (event APIs that coalesce may
+/// not report a file that is already gone). create_new: never follow or reuse something
+/// already at that path.
+#[cfg(not(target_os = "linux"))]
+fn signal(sentinel: &Path) -> Option<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(sentinel)
+        .ok()
+        .map(drop)
+}
+
+/// Whether an event of this kind leaves the file as it was: an open, a read, a close
+/// after reading. The background pass opens every tracked file, and imports, tracebacks
+/// and editors open many more: taken as activity, they would have the next check look
+/// at thousands of files (or, past `MAX_DIRTY`, at all of them). Writes are reported as
+/// modifications (truncating on open too) and as closes after writing.
+fn changes_nothing(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(
+            AccessKind::Open(_)
+                | AccessKind::Read
+                | AccessKind::Close(AccessMode::Read | AccessMode::Execute)
+        )
+    )
 }
 
 /// The watcher thread's handler: record paths in every inbox, note lost events,
@@ -507,6 +547,8 @@ fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event
         inboxes
             .iter()
             .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
+    } else if changes_nothing(&event.kind) {
+        return;
     }
     let mut barrier = None;
     let temp_dir_wanted = shared.temp_dir_wanted.load(Ordering::Acquire);
@@ -617,6 +659,19 @@ mod tests {
             .expect("barrier arrives")
             .paths
             .contains(&path));
+    }
+
+    #[test]
+    fn opening_and_reading_a_file_is_not_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.py");
+        fs::write(&path, "x = 1\n").unwrap();
+        let mut watcher = started(dir.path());
+        watcher.drain().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x = 1\n");
+        assert!(!watcher.drain().unwrap().paths.contains(&path));
+        fs::write(&path, "x = 2\n").unwrap(); // truncated on open, then written
+        assert!(watcher.drain().unwrap().paths.contains(&path));
     }
 
     #[test]

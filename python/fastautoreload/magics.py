@@ -40,7 +40,12 @@ class AutoreloadMagics(Magics):
         self._reloader.autoload_obj = False
         self._last_execution_info = None
         self._stood_down = False  # IPython's autoreload took over, and we said so
-        self.loaded_modules = set(sys.modules)  # as IPython's class has it
+
+    @property
+    def loaded_modules(self) -> set[str]:
+        """The modules imported so far, as IPython's class has it: made when asked for,
+        not kept (a set of every module name costs half a megabyte in a big session)."""
+        return set(sys.modules)
 
     @line_magic
     @magic_arguments.magic_arguments()

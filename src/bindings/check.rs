@@ -192,6 +192,9 @@ fn reload_item(
 ) -> PyResult<Vec<(String, External)>> {
     let name = &item.change.name;
     let Some(module) = tracked_module(table, modules, name)? else {
+        // Not the module tracked under that name right now (a test's fake in its
+        // place): the change waits until the tracked module is back.
+        table.keep_pending(name);
         return Ok(Vec::new());
     };
     let plan = plan_for(table, item, policy);

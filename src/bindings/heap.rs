@@ -12,6 +12,7 @@
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::ffi;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyList, PyTuple, PyType};
 
@@ -172,8 +173,10 @@ pub fn set_code(
     function: &Bound<'_, PyAny>,
     code: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let old_names = function.getattr("__code__")?.getattr("co_freevars")?;
-    let new_names = code.getattr("co_freevars")?;
+    let old_names = function
+        .getattr(intern!(function.py(), "__code__"))?
+        .getattr("co_freevars")?;
+    let new_names = code.getattr(intern!(code.py(), "co_freevars"))?;
     // A closure made before the edit has no value for a variable the new code captures:
     // it keeps its old code rather than fail when called.
     for name in new_names.try_iter()? {
@@ -192,7 +195,7 @@ pub fn set_code(
         )?;
         set_closure(function, &closure)?;
     }
-    function.setattr("__code__", code)
+    function.setattr(intern!(function.py(), "__code__"), code)
 }
 
 fn closure_by_name<'py>(
@@ -204,7 +207,7 @@ fn closure_by_name<'py>(
     if new_names.is_empty() {
         return Ok(py.None().into_bound(py));
     }
-    let closure = function.getattr("__closure__")?;
+    let closure = function.getattr(intern!(function.py(), "__closure__"))?;
     let cell_type = py.import("types")?.getattr("CellType")?;
     let mut cells = Vec::with_capacity(new_names.len());
     for name in new_names.iter() {

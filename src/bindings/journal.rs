@@ -6,6 +6,7 @@
 //! is the one to go back to).
 
 use ahash::AHashSet;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySet, PyType};
 
@@ -91,7 +92,7 @@ impl<'py> Journal<'py> {
                 attrs.push((attr, value));
             }
         }
-        let closure = function.getattr("__closure__")?;
+        let closure = function.getattr(intern!(function.py(), "__closure__"))?;
         self.entries.push(Undo::Function {
             function: function.clone(),
             closure,
@@ -118,7 +119,7 @@ impl<'py> Journal<'py> {
         }
         self.entries.push(Undo::Class {
             class: class.clone(),
-            bases: class.getattr("__bases__")?,
+            bases: class.getattr(intern!(class.py(), "__bases__"))?,
             items,
         });
         Ok(())
@@ -126,7 +127,7 @@ impl<'py> Journal<'py> {
 
     /// Before a closure cell's content is written.
     pub fn save_cell(&mut self, cell: &Bound<'py, PyAny>) {
-        let content = cell.getattr("cell_contents").ok();
+        let content = cell.getattr(intern!(cell.py(), "cell_contents")).ok();
         self.entries.push(Undo::Cell {
             cell: cell.clone(),
             content,
@@ -221,8 +222,8 @@ fn undo<'py>(py: Python<'py>, entry: Undo<'py>) -> PyResult<()> {
             items,
         } => restore_class(py, &class, &bases, items),
         Undo::Cell { cell, content } => match content {
-            Some(content) => cell.setattr("cell_contents", content),
-            None => cell.delattr("cell_contents"),
+            Some(content) => cell.setattr(intern!(cell.py(), "cell_contents"), content),
+            None => cell.delattr(intern!(cell.py(), "cell_contents")),
         },
         Undo::InstanceClass { object, class } => heap::set_class(&object, &class),
         Undo::Attr {
@@ -262,8 +263,8 @@ fn restore_class<'py>(
     items: Vec<(String, Bound<'py, PyAny>)>,
 ) -> PyResult<()> {
     let type_ = py.get_type::<PyType>();
-    if !class.getattr("__bases__")?.is(bases) {
-        class.setattr("__bases__", bases)?;
+    if !class.getattr(intern!(class.py(), "__bases__"))?.is(bases) {
+        class.setattr(intern!(class.py(), "__bases__"), bases)?;
     }
     let now: Vec<String> = class
         .getattr("__dict__")?
@@ -277,7 +278,7 @@ fn restore_class<'py>(
             type_.call_method1("__delattr__", (class, key))?;
         }
     }
-    let dict = class.getattr("__dict__")?;
+    let dict = class.getattr(intern!(class.py(), "__dict__"))?;
     for (key, value) in items {
         let current = dict.get_item(&key).ok();
         if current.is_some_and(|c| c.is(&value)) || key == "__slots__" {

@@ -1,6 +1,7 @@
 //! Unchanged functions and classes whose lines moved get their new line numbers, so
 //! tracebacks point at the file as it is now without running anything again.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -30,11 +31,11 @@ pub fn shift_lines<'py>(
         }
         if shift.class.is_none() {
             if let Some(class) = namespace.get_item(&shift.name)? {
-                if class.hasattr("__firstlineno__")?
+                if class.hasattr(intern!(class.py(), "__firstlineno__"))?
                     && class.is_instance_of::<pyo3::types::PyType>()
                 {
                     journal.save_attr(&class, "__firstlineno__")?;
-                    class.setattr("__firstlineno__", shift.new_first_line)?;
+                    class.setattr(intern!(class.py(), "__firstlineno__"), shift.new_first_line)?;
                     continue;
                 }
             }
@@ -47,8 +48,12 @@ pub fn shift_lines<'py>(
         )?;
         if let Some(function) = found {
             journal.save_function(&function)?;
-            let code = shifted(py, &function.getattr("__code__")?, delta)?;
-            function.setattr("__code__", code)?;
+            let code = shifted(
+                py,
+                &function.getattr(intern!(function.py(), "__code__"))?,
+                delta,
+            )?;
+            function.setattr(intern!(function.py(), "__code__"), code)?;
         }
     }
     Ok(())
@@ -150,7 +155,9 @@ fn shifted<'py>(
             }
         })
         .collect::<PyResult<_>>()?;
-    let first: i64 = code.getattr("co_firstlineno")?.extract()?;
+    let first: i64 = code
+        .getattr(intern!(code.py(), "co_firstlineno"))?
+        .extract()?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("co_firstlineno", first + delta)?;
     kwargs.set_item("co_consts", PyTuple::new(py, consts)?)?;

@@ -28,28 +28,33 @@ mod star;
 mod tracker;
 mod transaction;
 
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyModule, PyString};
 
 use crate::source_path as paths;
 
 /// The source path of a module, or None when fastautoreload would not reload it.
 pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::PathBuf> {
-    let file = attribute(module, "__file__")?;
-    let file: String = file.extract().ok()?;
-    if let Some(name) = attribute(module, "__name__") {
-        match name.extract::<String>() {
-            Ok(name) if paths::is_reserved_name(&name) => return None,
-            Ok(_) => {}
-            Err(_) => return None,
+    let py = module.py();
+    let file = attribute(module, intern!(py, "__file__"))?;
+    let file = file.cast::<PyString>().ok()?.to_str().ok()?;
+    if let Some(name) = attribute(module, intern!(py, "__name__")) {
+        match name.cast::<PyString>().map(|n| n.to_str()) {
+            Ok(Ok(name)) if paths::is_reserved_name(name) => return None,
+            Ok(Ok(_)) => {}
+            _ => return None,
         }
     }
-    paths::source_for(&file)
+    paths::source_for(file)
 }
 
 /// `module.<name>`: for a real module, read from its namespace first (thousands of
 /// modules are looked at on loading); otherwise, or when not there, `getattr`.
-fn attribute<'py>(module: &Bound<'py, PyAny>, name: &str) -> Option<Bound<'py, PyAny>> {
+fn attribute<'py>(
+    module: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> Option<Bound<'py, PyAny>> {
     match module.cast::<PyModule>() {
         Ok(real) => {
             let found = real.dict().get_item(name).ok().flatten();

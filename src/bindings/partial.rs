@@ -2,6 +2,7 @@
 //! names, moved line numbers, as steps of the reload's transaction. The fragments come
 //! from `outline::fragment`, at the real file's line numbers.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -121,12 +122,17 @@ fn patch_bodies<'py>(
         let new_code = find_code(code, scope, &patch.name, patch.first_line)?
             .ok_or_else(|| missing(&patch.name))?;
         let mut cells = Vec::new();
-        for free in new_code.getattr("co_freevars")?.try_iter()? {
+        for free in new_code
+            .getattr(intern!(new_code.py(), "co_freevars"))?
+            .try_iter()?
+        {
             let free: String = free?.extract()?;
             match (&class, free.as_str()) {
-                (Some(class), "__class__") => {
-                    cells.push(types.getattr("CellType")?.call1((class,))?)
-                }
+                (Some(class), "__class__") => cells.push(
+                    types
+                        .getattr(intern!(types.py(), "CellType"))?
+                        .call1((class,))?,
+                ),
                 _ => return Err(missing(&free)),
             }
         }
@@ -136,11 +142,11 @@ fn patch_bodies<'py>(
             PyTuple::new(py, cells)?.into_any()
         };
         let old = &l.old;
-        let new = types.getattr("FunctionType")?.call1((
+        let new = types.getattr(intern!(types.py(), "FunctionType"))?.call1((
             &new_code,
             namespace,
             &patch.name,
-            old.getattr("__defaults__")?,
+            old.getattr(intern!(old.py(), "__defaults__"))?,
             closure,
         ))?;
         for attr in [
@@ -152,8 +158,8 @@ fn patch_bodies<'py>(
         ] {
             new.setattr(attr, old.getattr(attr)?)?;
         }
-        if let Ok(params) = old.getattr("__type_params__") {
-            new.setattr("__type_params__", params)?;
+        if let Ok(params) = old.getattr(intern!(old.py(), "__type_params__")) {
+            new.setattr(intern!(new.py(), "__type_params__"), params)?;
         }
         canon.pair(&new, old);
         canon.patch_function(old, &new)?;
@@ -173,7 +179,7 @@ fn find_code<'py>(
     let code_type = module_code.get_type();
     let children = |code: &Bound<'py, PyAny>| -> PyResult<Vec<Bound<'py, PyAny>>> {
         let mut found = Vec::new();
-        for constant in code.getattr("co_consts")?.try_iter()? {
+        for constant in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
             let constant = constant?;
             if constant.get_type().is(&code_type) {
                 found.push(constant);
@@ -182,7 +188,7 @@ fn find_code<'py>(
         Ok(found)
     };
     let named = |code: &Bound<'py, PyAny>, wanted: &str| -> bool {
-        code.getattr("co_name")
+        code.getattr(intern!(code.py(), "co_name"))
             .is_ok_and(|n| n.eq(wanted).unwrap_or(false))
     };
     let scopes = match class {
@@ -194,7 +200,9 @@ fn find_code<'py>(
     };
     for scope in scopes {
         for code in children(&scope)? {
-            let line: u32 = code.getattr("co_firstlineno")?.extract()?;
+            let line: u32 = code
+                .getattr(intern!(code.py(), "co_firstlineno"))?
+                .extract()?;
             if named(&code, name) && line == first_line {
                 return Ok(Some(code));
             }
@@ -211,21 +219,24 @@ fn stale_caches<'py>(
     canon: &mut Canon<'py>,
 ) -> PyResult<()> {
     let root = match &patch.class {
-        Some(class) => namespace
-            .get_item(class)?
-            .and_then(|c| c.getattr("__dict__").ok()?.get_item(&patch.name).ok()),
+        Some(class) => namespace.get_item(class)?.and_then(|c| {
+            c.getattr(intern!(c.py(), "__dict__"))
+                .ok()?
+                .get_item(&patch.name)
+                .ok()
+        }),
         None => namespace.get_item(&patch.name)?,
     };
     let mut item = root;
     for _ in 0..8 {
         let Some(current) = item else { break };
-        if current.hasattr("cache_clear")? {
+        if current.hasattr(intern!(current.py(), "cache_clear"))? {
             canon.stale_caches.push(current.clone());
         }
         item = current
             .getattr("__wrapped__")
             .ok()
-            .or_else(|| current.getattr("__func__").ok());
+            .or_else(|| current.getattr(intern!(current.py(), "__func__")).ok());
     }
     Ok(())
 }
@@ -264,7 +275,10 @@ pub(super) fn find_function_where<'py>(
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let root = match class {
         Some(class) => match namespace.get_item(class)? {
-            Some(class) => class.getattr("__dict__")?.get_item(name).ok(),
+            Some(class) => class
+                .getattr(intern!(class.py(), "__dict__"))?
+                .get_item(name)
+                .ok(),
             None => None,
         },
         None => namespace.get_item(name)?,
@@ -277,9 +291,11 @@ pub(super) fn find_function_where<'py>(
         if seen > 64 {
             break;
         }
-        if let Ok(code) = item.getattr("__code__") {
-            let line: u32 = code.getattr("co_firstlineno")?.extract()?;
-            let code_name: String = code.getattr("co_name")?.extract()?;
+        if let Ok(code) = item.getattr(intern!(item.py(), "__code__")) {
+            let line: u32 = code
+                .getattr(intern!(code.py(), "co_firstlineno"))?
+                .extract()?;
+            let code_name: String = code.getattr(intern!(code.py(), "co_name"))?.extract()?;
             if wanted(&code_name, line) && item.is_instance_of::<pyo3::types::PyFunction>() {
                 return Ok(Some(item));
             }
@@ -299,7 +315,7 @@ pub(super) fn find_function_where<'py>(
             .and_then(|c| Ok(c.cast_into::<PyTuple>()?))
         {
             for cell in cells.iter() {
-                if let Ok(content) = cell.getattr("cell_contents") {
+                if let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) {
                     pending.push((content, depth + 1));
                 }
             }

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyModule};
 
@@ -110,7 +111,12 @@ fn departed(tx: &Transaction<'_>) -> PyResult<Vec<(String, Py<PyAny>)>> {
         if tx.namespace.contains(&name)? || !tx.canon.defines(&value)? {
             continue;
         }
-        gone.push((value.getattr("__qualname__")?.extract()?, value.unbind()));
+        gone.push((
+            value
+                .getattr(intern!(value.py(), "__qualname__"))?
+                .extract()?,
+            value.unbind(),
+        ));
     }
     Ok(gone)
 }
@@ -196,7 +202,9 @@ fn run_whole<'py>(tx: &mut Transaction<'py>, source: &[u8], path: &str) -> PyRes
     namespace.update(kept.as_mapping())?;
     // A module without a docstring must not keep the old one.
     namespace.set_item("__doc__", py.None())?;
-    builtins.getattr("exec")?.call1((code, &namespace))?;
+    builtins
+        .getattr(intern!(builtins.py(), "exec"))?
+        .call1((code, &namespace))?;
     tx.step("keep_submodules")?;
     keep_submodules(py, &tx.canon.module_name, &tx.before, &namespace)?;
     tx.step("adopt")?;
@@ -261,9 +269,11 @@ fn keep_submodules(
 
 /// Tracebacks read source lines through `linecache`; drop its copy of the old file.
 fn refresh_linecache(py: Python<'_>, path: &str) {
-    let refreshed = py
-        .import("linecache")
-        .and_then(|linecache| linecache.getattr("checkcache")?.call1((path,)));
+    let refreshed = py.import("linecache").and_then(|linecache| {
+        linecache
+            .getattr(intern!(linecache.py(), "checkcache"))?
+            .call1((path,))
+    });
     // A stale line in a later traceback is all that is lost if this fails.
     drop(refreshed);
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 
 use crate::detector::{Detector, Mode};
 use crate::module_table::ModuleTable;
@@ -245,35 +245,42 @@ impl Tracker {
         // A copy, taken without running Python code: reading `__file__` below may run
         // some (a lazy module's `__getattr__`), and other threads may then add or remove
         // entries of `sys.modules` while it is walked.
+        let tag = ModulesSnapshot::tag(modules);
+        let original = modules;
         let modules = modules.copy()?;
         let mut new_files = Vec::new();
+        // Names are read in place (no copy): the walk costs a lookup per known module.
+        let names: Vec<Bound<'_, PyString>> = modules
+            .keys()
+            .iter()
+            .filter_map(|k| k.cast_into::<PyString>().ok())
+            .collect();
+        let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
+        // Room for every module at once: grown by doubling, the table would leave
+        // megabytes of freed buffers behind at 10,000 modules.
+        self.table
+            .reserve(names.len().saturating_sub(self.table.len()));
         for (name, module) in modules.iter() {
-            let Ok(name) = name.extract::<String>() else {
+            let Some(name) = name.cast::<PyString>().ok().and_then(|n| n.to_str().ok()) else {
                 continue;
             };
             let id = module.as_ptr() as usize;
-            if self.table.knows(&name, id) || self.ignored.get(&name) == Some(&id) {
+            if self.table.knows(name, id) || self.ignored.get(name) == Some(&id) {
                 continue;
             }
             match module_source(&module) {
                 Some(path) => {
-                    self.ignored.remove(&name);
-                    new_files.push(path.clone());
-                    self.table.track(&name, path, id);
+                    self.ignored.remove(name);
+                    new_files.push(self.table.track(name, path, id));
                 }
                 None => {
-                    self.ignored.insert(name, id);
+                    self.ignored.insert(name.to_owned(), id);
                 }
             }
         }
-        let live: AHashSet<String> = modules
-            .keys()
-            .iter()
-            .filter_map(|k| k.extract().ok())
-            .collect();
         self.table.retain(|name| live.contains(name));
-        self.ignored.retain(|name, _| live.contains(name));
-        self.snapshot = ModulesSnapshot::take(&modules);
+        self.ignored.retain(|name, _| live.contains(name.as_str()));
+        self.snapshot = ModulesSnapshot::take(&modules, original, tag);
         let table = &mut self.table;
         // The first sync finds what was imported before loading: all of it is read in
         // the background; later ones find what cells imported.
@@ -281,7 +288,7 @@ impl Tracker {
         let (jobs, links) = py.detach(|| table.stat_new());
         // Watched after the stat and before the read: see `ModuleTable::stat_new`.
         let detector = &mut self.detector;
-        py.detach(|| detector.watch_files(&new_files, &links));
+        py.detach(|| detector.watch_files(new_files, &links));
         py.detach(|| table.read_new(jobs, bulk));
         Ok(())
     }

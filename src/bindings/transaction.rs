@@ -8,6 +8,7 @@
 //! every object the journal names back as they were, and the GC back as it was.
 
 use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
@@ -123,9 +124,12 @@ struct GcPause<'py> {
 impl<'py> GcPause<'py> {
     fn start(py: Python<'py>) -> PyResult<GcPause<'py>> {
         let gc = py.import("gc")?;
-        let was_enabled: bool = gc.getattr("isenabled")?.call0()?.extract()?;
+        let was_enabled: bool = gc
+            .getattr(intern!(gc.py(), "isenabled"))?
+            .call0()?
+            .extract()?;
         let collections_before = collections(&gc)?;
-        gc.getattr("disable")?.call0()?;
+        gc.getattr(intern!(gc.py(), "disable"))?.call0()?;
         Ok(GcPause {
             gc,
             was_enabled,
@@ -143,14 +147,21 @@ impl<'py> GcPause<'py> {
 impl Drop for GcPause<'_> {
     fn drop(&mut self) {
         if self.was_enabled {
-            let _ = self.gc.getattr("enable").and_then(|enable| enable.call0());
+            let _ = self
+                .gc
+                .getattr(intern!(self.gc.py(), "enable"))
+                .and_then(|enable| enable.call0());
         }
     }
 }
 
 fn collections(gc: &Bound<'_, PyModule>) -> PyResult<u64> {
     let mut total = 0;
-    for generation in gc.getattr("get_stats")?.call0()?.try_iter()? {
+    for generation in gc
+        .getattr(intern!(gc.py(), "get_stats"))?
+        .call0()?
+        .try_iter()?
+    {
         total += generation?.get_item("collections")?.extract::<u64>()?;
     }
     Ok(total)

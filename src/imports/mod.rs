@@ -4,8 +4,10 @@
 //! out of them, with the names each binds and where it sits (top level, inside a function,
 //! under `if TYPE_CHECKING`).
 
+mod packed;
 mod scan;
 
+pub use packed::PackedImports;
 pub use scan::{scan, scan_lines};
 
 /// Where an import statement sits, which decides when it runs.

@@ -4,6 +4,7 @@
 //! metaclass's own `__setattr__` (an Enum's refuses to reassign members).
 
 use ahash::AHashSet;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyTuple, PyType};
 
@@ -37,14 +38,17 @@ impl<'py> Canon<'py> {
         }
         if !old
             .getattr("__basicsize__")?
-            .eq(new.getattr("__basicsize__")?)?
+            .eq(new.getattr(intern!(new.py(), "__basicsize__"))?)?
         {
             return layout("layout");
         }
-        let bases = self.translate_tuple(&new.getattr("__bases__")?.cast_into::<PyTuple>()?)?;
-        if !old.getattr("__bases__")?.eq(&bases)? {
+        let bases = self.translate_tuple(
+            &new.getattr(intern!(new.py(), "__bases__"))?
+                .cast_into::<PyTuple>()?,
+        )?;
+        if !old.getattr(intern!(old.py(), "__bases__"))?.eq(&bases)? {
             self.journal.save_class(old)?;
-            if let Err(err) = old.setattr("__bases__", bases) {
+            if let Err(err) = old.setattr(intern!(old.py(), "__bases__"), bases) {
                 return layout(&format!("bases: {err}"));
             }
         }
@@ -78,8 +82,8 @@ impl<'py> Canon<'py> {
         if is_enum {
             self.pair_enum_members(old, new)?;
         }
-        let old_dict = old.getattr("__dict__")?;
-        let new_dict = new.getattr("__dict__")?;
+        let old_dict = old.getattr(intern!(old.py(), "__dict__"))?;
+        let new_dict = new.getattr(intern!(new.py(), "__dict__"))?;
         for item in new_dict.call_method0("items")?.try_iter()? {
             let (key, value): (String, Bound<'py, PyAny>) = item?.extract()?;
             if self.is_kept_key(&key, &value)? {
@@ -165,7 +169,10 @@ impl<'py> Canon<'py> {
         let both_exactly =
             |kind: &Bound<'py, PyAny>| old.get_type().is(kind) && new.get_type().is(kind);
         if both_exactly(&self.kinds.classmethod) || both_exactly(&self.kinds.staticmethod) {
-            return self.patch_member(&old.getattr("__func__")?, &new.getattr("__func__")?);
+            return self.patch_member(
+                &old.getattr(intern!(old.py(), "__func__"))?,
+                &new.getattr(intern!(new.py(), "__func__"))?,
+            );
         }
         if both_exactly(&self.kinds.property) {
             return self.patch_property(old, new);
@@ -224,7 +231,10 @@ impl<'py> Canon<'py> {
 
 /// The `__slots__` a class declares itself, as text for comparison.
 fn slots(class: &Bound<'_, PyType>) -> PyResult<Option<String>> {
-    match class.getattr("__dict__")?.get_item("__slots__") {
+    match class
+        .getattr(intern!(class.py(), "__dict__"))?
+        .get_item("__slots__")
+    {
         Ok(slots) => Ok(Some(slots.repr()?.to_string())),
         Err(_) => Ok(None),
     }

@@ -3,6 +3,7 @@
 //! working), a new member becomes reachable through the old class, a removed one is
 //! dropped from it.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 
@@ -24,8 +25,12 @@ impl<'py> Canon<'py> {
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<()> {
-        let old_members = old.getattr("_member_map_")?.cast_into::<PyDict>()?;
-        let new_members = new.getattr("_member_map_")?.cast_into::<PyDict>()?;
+        let old_members = old
+            .getattr(intern!(old.py(), "_member_map_"))?
+            .cast_into::<PyDict>()?;
+        let new_members = new
+            .getattr(intern!(new.py(), "_member_map_"))?
+            .cast_into::<PyDict>()?;
         let plain = old
             .getattr("_member_type_")?
             .is(self.py.get_type::<pyo3::types::PyAny>());
@@ -35,7 +40,7 @@ impl<'py> Canon<'py> {
             }
             match old_members.get_item(&name)? {
                 Some(kept) if kept.get_type().is(old) && (plain || same_value(&kept, &member)) => {
-                    if let Ok(dict) = kept.getattr("__dict__") {
+                    if let Ok(dict) = kept.getattr(intern!(kept.py(), "__dict__")) {
                         self.journal.save_dict(dict.cast()?)?;
                     }
                     copy_member_state(&kept, &member)?;
@@ -64,7 +69,10 @@ impl<'py> Canon<'py> {
 }
 
 fn same_value(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> bool {
-    match (old.getattr("_value_"), new.getattr("_value_")) {
+    match (
+        old.getattr(intern!(old.py(), "_value_")),
+        new.getattr(intern!(new.py(), "_value_")),
+    ) {
         (Ok(a), Ok(b)) => a.eq(b).unwrap_or(false),
         _ => false,
     }
@@ -72,7 +80,10 @@ fn same_value(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> bool {
 
 /// A kept member takes the new member's state (value, and anything `__init__` set).
 fn copy_member_state(kept: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<()> {
-    let (Ok(kept_dict), Ok(new_dict)) = (kept.getattr("__dict__"), new.getattr("__dict__")) else {
+    let (Ok(kept_dict), Ok(new_dict)) = (
+        kept.getattr(intern!(kept.py(), "__dict__")),
+        new.getattr(intern!(new.py(), "__dict__")),
+    ) else {
         return Ok(());
     };
     for item in new_dict.call_method0("items")?.try_iter()? {
@@ -85,7 +96,7 @@ fn copy_member_state(kept: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResul
 }
 
 fn retarget_objclass(member: &Bound<'_, PyAny>, class: &Bound<'_, PyType>) -> PyResult<()> {
-    if let Ok(dict) = member.getattr("__dict__") {
+    if let Ok(dict) = member.getattr(intern!(member.py(), "__dict__")) {
         if dict.contains("__objclass__")? {
             dict.set_item("__objclass__", class)?;
         }

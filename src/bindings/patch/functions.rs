@@ -2,6 +2,7 @@
 //! the functions made from code nested in it.
 
 use ahash::AHashSet;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyTuple};
 
@@ -28,19 +29,24 @@ impl<'py> Canon<'py> {
         self.journal.save_function(old)?;
         self.patch_wrapped(old, new)?;
         self.adopt_function(new, &mut AHashSet::new())?;
-        let (old_code, new_code) = (old.getattr("__code__")?, new.getattr("__code__")?);
+        let (old_code, new_code) = (
+            old.getattr(intern!(old.py(), "__code__"))?,
+            new.getattr(intern!(new.py(), "__code__"))?,
+        );
         self.update_nested_code(&old_code, &new_code)?;
         // The closure goes first: setting `__code__` checks that the number of free
         // variables matches the closure already in place.
-        heap::set_closure(old, &new.getattr("__closure__")?)?;
-        old.setattr("__code__", new_code)?;
+        heap::set_closure(old, &new.getattr(intern!(new.py(), "__closure__"))?)?;
+        old.setattr(intern!(old.py(), "__code__"), new_code)?;
         for attr in COPIED_ATTRS {
             if let Ok(value) = new.getattr(attr) {
                 old.setattr(attr, value)?;
             }
         }
-        let dict = new.getattr("__dict__")?.cast_into::<PyDict>()?;
-        old.setattr("__dict__", self.translate_dict(&dict)?)?;
+        let dict = new
+            .getattr(intern!(new.py(), "__dict__"))?
+            .cast_into::<PyDict>()?;
+        old.setattr(intern!(old.py(), "__dict__"), self.translate_dict(&dict)?)?;
         self.patched += 1;
         Ok(())
     }
@@ -49,8 +55,12 @@ impl<'py> Canon<'py> {
     /// anything holding the old inner function (a registry, `__wrapped__`) sees the new
     /// body, and the new wrapper's closure is pointed at the old inner function.
     fn patch_wrapped(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
-        let wrapped =
-            |f: &Bound<'py, PyAny>| f.getattr("__dict__").ok()?.get_item("__wrapped__").ok();
+        let wrapped = |f: &Bound<'py, PyAny>| {
+            f.getattr(intern!(f.py(), "__dict__"))
+                .ok()?
+                .get_item("__wrapped__")
+                .ok()
+        };
         let (Some(old_inner), Some(new_inner)) = (wrapped(old), wrapped(new)) else {
             return Ok(());
         };
@@ -98,17 +108,17 @@ impl<'py> Canon<'py> {
         if !seen.insert(function.as_ptr() as usize) {
             return Ok(());
         }
-        let closure = function.getattr("__closure__")?;
+        let closure = function.getattr(intern!(function.py(), "__closure__"))?;
         let Ok(cells) = closure.cast::<PyTuple>() else {
             return Ok(());
         };
         for cell in cells.iter() {
-            let Ok(content) = cell.getattr("cell_contents") else {
+            let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) else {
                 continue;
             };
             if let Some(old) = self.canonical(&content).cloned() {
                 self.journal.save_cell(&cell);
-                cell.setattr("cell_contents", old)?;
+                cell.setattr(intern!(cell.py(), "cell_contents"), old)?;
             } else if content.is_instance_of::<PyFunction>() {
                 self.adopt_function(&content, seen)?;
             }
@@ -123,12 +133,14 @@ impl<'py> Canon<'py> {
 fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let code_type = code.get_type();
     let mut nested = Vec::new();
-    for constant in code.getattr("co_consts")?.try_iter()? {
+    for constant in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
         let constant = constant?;
         if !constant.get_type().is(&code_type) {
             continue;
         }
-        let name: String = constant.getattr("co_name")?.extract()?;
+        let name: String = constant
+            .getattr(intern!(constant.py(), "co_name"))?
+            .extract()?;
         if !name.starts_with('<') {
             nested.push((name, constant));
         }

@@ -18,6 +18,7 @@ mod wrappers;
 
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
@@ -120,7 +121,7 @@ fn update_in_place(
     old: &Bound<'_, PyAny>,
     new: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
-    let module_name: String = old.getattr("__module__")?.extract()?;
+    let module_name: String = old.getattr(intern!(old.py(), "__module__"))?.extract()?;
     let mut canon = Canon::new(py, &module_name)?;
     if old.is(new) {
         return Ok(false);
@@ -157,21 +158,29 @@ fn definition_name(function: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
         if looked > 32 {
             break;
         }
-        let qualname: String = item.getattr("__qualname__")?.extract()?;
+        let qualname: String = item
+            .getattr(intern!(item.py(), "__qualname__"))?
+            .extract()?;
         if !qualname.contains("<locals>") {
             return Ok(Some(qualname));
         }
         if depth == 3 {
             continue;
         }
-        if let Ok(inner) = item.getattr("__dict__")?.get_item("__wrapped__") {
+        if let Ok(inner) = item
+            .getattr(intern!(item.py(), "__dict__"))?
+            .get_item("__wrapped__")
+        {
             if inner.is_instance_of::<PyFunction>() {
                 pending.push((inner, depth + 1));
             }
         }
-        if let Ok(cells) = item.getattr("__closure__")?.cast_into::<PyTuple>() {
+        if let Ok(cells) = item
+            .getattr(intern!(item.py(), "__closure__"))?
+            .cast_into::<PyTuple>()
+        {
             for cell in cells.iter() {
-                if let Ok(content) = cell.getattr("cell_contents") {
+                if let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) {
                     if content.is_instance_of::<PyFunction>() {
                         pending.push((content, depth + 1));
                     }
@@ -241,16 +250,16 @@ struct Kinds<'py> {
 impl<'py> Kinds<'py> {
     fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
         let builtins = py.import("builtins")?;
-        let type_ = builtins.getattr("type")?;
+        let type_ = builtins.getattr(intern!(builtins.py(), "type"))?;
         Ok(Kinds {
             enum_meta: py.import("enum")?.getattr("EnumMeta")?,
             member_descriptor: py.import("types")?.getattr("MemberDescriptorType")?,
-            classmethod: builtins.getattr("classmethod")?,
-            staticmethod: builtins.getattr("staticmethod")?,
-            property: builtins.getattr("property")?,
+            classmethod: builtins.getattr(intern!(builtins.py(), "classmethod"))?,
+            staticmethod: builtins.getattr(intern!(builtins.py(), "staticmethod"))?,
+            property: builtins.getattr(intern!(builtins.py(), "property"))?,
             partial: py.import("functools")?.getattr("partial")?,
-            type_setattr: type_.getattr("__setattr__")?,
-            type_delattr: type_.getattr("__delattr__")?,
+            type_setattr: type_.getattr(intern!(type_.py(), "__setattr__"))?,
+            type_delattr: type_.getattr(intern!(type_.py(), "__delattr__"))?,
         })
     }
 }
@@ -377,7 +386,11 @@ impl<'py> Canon<'py> {
         if classes {
             return self.same_origin(old, new);
         }
-        if !functions || !old.getattr("__globals__")?.is(new.getattr("__globals__")?) {
+        if !functions
+            || !old
+                .getattr(intern!(old.py(), "__globals__"))?
+                .is(new.getattr(intern!(new.py(), "__globals__"))?)
+        {
             return Ok(false);
         }
         if self.same_origin(old, new)? {
@@ -399,7 +412,10 @@ impl<'py> Canon<'py> {
         if module.as_deref() != Some(self.module_name.as_str()) {
             return Ok(false);
         }
-        match (old.getattr("__qualname__"), new.getattr("__qualname__")) {
+        match (
+            old.getattr(intern!(old.py(), "__qualname__")),
+            new.getattr(intern!(new.py(), "__qualname__")),
+        ) {
             (Ok(a), Ok(b)) => a.eq(b),
             _ => Ok(false),
         }
@@ -411,7 +427,7 @@ impl<'py> Canon<'py> {
         if !kind {
             return Ok(false);
         }
-        let module = value.getattr("__module__")?;
+        let module = value.getattr(intern!(value.py(), "__module__"))?;
         module.eq(self.module_name.as_str())
     }
 
@@ -420,7 +436,7 @@ impl<'py> Canon<'py> {
         if self.revenants.is_empty() || !self.defines(new)? {
             return Ok(None);
         }
-        let qualname: String = new.getattr("__qualname__")?.extract()?;
+        let qualname: String = new.getattr(intern!(new.py(), "__qualname__"))?.extract()?;
         Ok(self
             .revenants
             .iter()

@@ -2,6 +2,7 @@
 //! `lru_cache`/`cache` wrappers and other objects with `__wrapped__`, and
 //! `functools.partial`. They keep their identity like functions do.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyTuple};
 
@@ -28,12 +29,18 @@ impl<'py> Canon<'py> {
             // A partial has no module of its own: it is a new version only if this run
             // made it (not one imported from elsewhere) around a version of the same
             // function.
-            let (old_func, new_func) = (old.getattr("func")?, new.getattr("func")?);
+            let (old_func, new_func) = (
+                old.getattr(intern!(old.py(), "func"))?,
+                new.getattr(intern!(new.py(), "func"))?,
+            );
             let same_func = self.translate(&new_func).is(&old_func)
                 || self.pairs_as_callable(&old_func, &new_func)?;
             return Ok(same_func && self.created_by_run(new)?);
         }
-        match (old.getattr("__wrapped__"), new.getattr("__wrapped__")) {
+        match (
+            old.getattr(intern!(old.py(), "__wrapped__")),
+            new.getattr(intern!(new.py(), "__wrapped__")),
+        ) {
             (Ok(old_inner), Ok(new_inner)) => Ok(
                 self.same_origin(old, new)? && self.pairs_as_callable(&old_inner, &new_inner)?
             ),
@@ -59,19 +66,22 @@ impl<'py> Canon<'py> {
     /// A wrapper object keeps its identity; the function it wraps is patched, its cache
     /// (if any) is cleared once the reload commits, since it holds the old code's results.
     fn patch_wrapper(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
-        let (old_inner, new_inner) = (old.getattr("__wrapped__")?, new.getattr("__wrapped__")?);
+        let (old_inner, new_inner) = (
+            old.getattr(intern!(old.py(), "__wrapped__"))?,
+            new.getattr(intern!(new.py(), "__wrapped__"))?,
+        );
         if !old_inner.is(&new_inner) && !self.claimed_by_another(&old_inner, &new_inner) {
             self.pair(&new_inner, &old_inner);
             self.patch_callable(&old_inner, &new_inner)?;
         }
-        if let Ok(dict) = new.getattr("__dict__") {
+        if let Ok(dict) = new.getattr(intern!(new.py(), "__dict__")) {
             self.journal.save_attr(old, "__dict__")?;
             old.setattr(
                 "__dict__",
                 self.translate_dict(&dict.cast_into::<PyDict>()?)?,
             )?;
         }
-        if old.hasattr("cache_clear")? {
+        if old.hasattr(intern!(old.py(), "cache_clear"))? {
             self.stale_caches.push(old.clone());
         }
         self.patched += 1;
@@ -83,10 +93,10 @@ impl<'py> Canon<'py> {
         let state = PyTuple::new(
             self.py,
             [
-                self.translate(&new.getattr("func")?),
-                new.getattr("args")?,
-                new.getattr("keywords")?,
-                new.getattr("__dict__")?,
+                self.translate(&new.getattr(intern!(new.py(), "func"))?),
+                new.getattr(intern!(new.py(), "args"))?,
+                new.getattr(intern!(new.py(), "keywords"))?,
+                new.getattr(intern!(new.py(), "__dict__"))?,
             ],
         )?;
         self.journal.save_state(old)?;
