@@ -502,3 +502,59 @@ def test_a_registry_a_decorator_fills_holds_the_canonical_class(auto, make_modul
     write(path, DECORATED.format(helper=STATIC_HELPER))
     assert value(auto, "m.REGISTRY is held and m.REGISTRY['B'] is m.B is old_b")
     assert value(auto, "m.REGISTRY['B']().method()") == "b2"
+
+
+# -- a module that borrows another's file (toolz's `tlz`) ---------------------------------------
+REAL = """\
+class Curry:
+    def call(self):
+        return {v}
+
+
+def helper():
+    return {v}
+"""
+
+ALIAS_FINDER = """\
+import importlib, sys, types
+
+
+class _Spec:
+    def __init__(self, name, loader):
+        self.name, self.loader, self.origin = name, loader, None
+        self.submodule_search_locations, self.loader_state, self.cached = None, None, None
+        self.parent, self.has_location = "", False
+
+
+class AliasLoader:
+    # As toolz's TlzLoader: a module made from another's namespace, with its __file__.
+    def find_spec(self, fullname, path, target=None):
+        if fullname == {alias!r}:
+            return _Spec(fullname, self)
+
+    def create_module(self, spec):
+        return types.ModuleType(spec.name)
+
+    def exec_module(self, module):
+        real = importlib.import_module({real!r})
+        module.__dict__.update({{k: v for k, v in vars(real).items() if not k.startswith("__")}})
+        module.__file__ = real.__file__
+
+
+sys.meta_path.append(AliasLoader())
+"""
+
+
+def test_a_module_that_borrows_another_modules_file_is_not_run_from_it(auto, make_module, capsys):
+    real, real_path = make_module(REAL.format(v=1))
+    alias = real + "_alias"
+    finder, _ = make_module(ALIAS_FINDER.format(alias=alias, real=real), prefix="finder")
+    run(auto, "%autoreload 2 -p")
+    run(auto, f"import {finder}, {real}, {alias}\nheld = {alias}.Curry")
+    assert value(auto, f"{alias}.__file__ == {real}.__file__") is True
+    write(real_path, REAL.format(v=2) + "\n\nclass Added(Curry):\n    pass\n")
+    out, err = _reload(auto, capsys)
+    assert f"Reloading '{real}'." in out, out + err
+    assert f"'{alias}'" not in out + err
+    assert value(auto, f"held is {real}.Curry is {alias}.Curry") is True
+    assert value(auto, f"{alias}.Curry().call(), {alias}.helper()") == (2, 2)

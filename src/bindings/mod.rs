@@ -46,7 +46,34 @@ pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::Path
             _ => return None,
         }
     }
+    if borrows_its_file(module) {
+        return None;
+    }
     paths::source_for(file)
+}
+
+/// Whether a module's `__file__` names a file it was not loaded from: its import system
+/// spec says it has no location of its own, and its loader cannot name a file (toolz's
+/// `tlz` modules copy `toolz`'s namespace and `__file__`; running `toolz/__init__.py`
+/// as `tlz` would make a second set of toolz's classes). A module made by hand, with no
+/// spec or no loader, is taken at its `__file__`'s word, as IPython does.
+fn borrows_its_file(module: &Bound<'_, PyAny>) -> bool {
+    let py = module.py();
+    let Some(spec) = attribute(module, intern!(py, "__spec__")) else {
+        return false;
+    };
+    let absent = |value: PyResult<Bound<'_, PyAny>>| value.map_or(true, |v| v.is_none());
+    if spec.is_none() || !absent(spec.getattr(intern!(py, "origin"))) {
+        return false;
+    }
+    let located = spec
+        .getattr(intern!(py, "has_location"))
+        .and_then(|v| v.is_truthy())
+        .unwrap_or(false);
+    let Ok(loader) = spec.getattr(intern!(py, "loader")) else {
+        return false;
+    };
+    !located && !loader.is_none() && !loader.hasattr(intern!(py, "get_filename")).unwrap_or(true)
 }
 
 /// `module.<name>`: for a real module, read from its namespace first (thousands of
