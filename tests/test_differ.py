@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import traceback
 
 import pytest
 from conftest import fresh_repr, reloading, run, value, write
@@ -508,16 +509,28 @@ def test_traceback_line_via_error_in_exec(auto, module):
 NESTED = """\
 X = 1
 try:
-    import itertools
+    import functools
 except ImportError:
     pass
 else:
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args):
+            return f(*args)
+
+        return wrapper
+
+    @deco
     def nested():
         raise ValueError("nested")
+
+    other = nested  # one function, two names: it moves once
 
     class Nested:
         def method(self):
             raise ValueError("method")
+
+    Alias = Nested
 """
 
 
@@ -527,17 +540,18 @@ def test_definitions_inside_a_moved_compound_statement_get_their_new_lines(
     name, path, write_body = module(NESTED)
     run(auto, "f_old, C_old = m.nested, m.Nested")
     source = write_body(NESTED.replace("X = 1\n", "X = 1\nY = 2\nZ = 3\n"))
-    for call, needle in (
-        ("m.nested()", 'raise ValueError("nested")'),
-        ("m.Nested().method()", 'raise ValueError("method")'),
-    ):
+    cases = (
+        ("m.nested()", ["return f(*args)", 'raise ValueError("nested")']),
+        ("m.other()", ["return f(*args)", 'raise ValueError("nested")']),
+        ("m.Alias().method()", ['raise ValueError("method")']),
+    )
+    for call, needles in cases:
         error = run(auto, call, allow_error=True).error_in_exec
-        tb = error.__traceback__
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        assert tb.tb_frame.f_code.co_filename == str(path)
-        assert tb.tb_lineno == _line_of(source, needle), call
+        frames = traceback.extract_tb(error.__traceback__)
+        lines = [frame.lineno for frame in frames if frame.filename == str(path)]
+        assert lines == [_line_of(source, needle) for needle in needles], call
     assert value(auto, "m.nested is f_old and m.Nested is C_old") is True
+    assert value(auto, "m.deco.__code__.co_firstlineno") == _line_of(source, "def deco")
     assert _runs(counter_store) == [TAG]  # nothing ran again
 
 

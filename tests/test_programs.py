@@ -398,7 +398,10 @@ def test_a_script_sees_what_python_shows_it(tmp_path):
 @pytest.mark.parametrize("dash", [[], ["-"]], ids=["redirected", "dash"])
 def test_a_program_read_from_standard_input_runs_as_under_python(tmp_path, dash):
     source = tmp_path / "piped.py"
-    source.write_text("import sys\nfor i in range(2):\n    print(i, sys.argv)\nsys.exit(4)\n")
+    source.write_text(
+        "import sys\nfor i in range(2):\n    print(i, sys.argv)\n"
+        "print(__file__, __loader__.__name__, __spec__)\nsys.exit(4)\n"
+    )
     runs = []
     for ours in ([], ["-m", "fastautoreload"]):
         with open(source) as stdin:

@@ -12,7 +12,7 @@ import os
 import runpy
 import sys
 import zipfile
-from importlib.machinery import SourceFileLoader
+from importlib.machinery import BuiltinImporter, SourceFileLoader
 from types import ModuleType
 
 from . import live
@@ -53,13 +53,13 @@ def run_stdin(argv0: str, args: list[str], options: live.Options) -> None:
 
 
 def _fresh_main(file: str | None) -> ModuleType:
-    """The ``__main__`` module python runs a program in (kept afterwards)."""
+    """The ``__main__`` module python runs a program in (kept afterwards); ``file`` None:
+    a program read from standard input, which python names ``<stdin>``."""
     main = ModuleType("__main__")
     main.__builtins__ = builtins
     main.__cached__ = None
-    if file is not None:
-        main.__file__ = file
-        main.__loader__ = SourceFileLoader("__main__", file)
+    main.__file__ = "<stdin>" if file is None else file
+    main.__loader__ = BuiltinImporter if file is None else SourceFileLoader("__main__", file)
     sys.modules["__main__"] = main
     return main
 

@@ -1,6 +1,7 @@
 //! Unchanged functions and classes whose lines moved get their new line numbers, so
 //! tracebacks point at the file as it is now without running anything again.
 
+use ahash::AHashSet;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -16,17 +17,21 @@ pub fn shift_lines<'py>(
     shifts: &[Shift],
     journal: &mut Journal<'py>,
 ) -> PyResult<()> {
+    // A compound statement can bind one object under several names (`alias = f`):
+    // each object moves once.
+    let mut moved = AHashSet::new();
     for shift in shifts {
         let delta = i64::from(shift.new_first_line) - i64::from(shift.old_first_line);
         if let Some(last) = shift.nested_until {
-            shift_nested(
-                py,
+            let lines = (shift.old_first_line, last);
+            let mut nested = Nested {
                 namespace,
-                shift,
-                (shift.old_first_line, last),
+                lines,
                 delta,
                 journal,
-            )?;
+                moved: &mut moved,
+            };
+            nested.shift(py, shift)?;
             continue;
         }
         if shift.class.is_none() {
@@ -59,81 +64,91 @@ pub fn shift_lines<'py>(
     Ok(())
 }
 
-/// What a compound statement that moved bound under `shift.name`: a function made by a
-/// `def` within the statement's old lines, or a class defined there (with its methods).
-/// Anything else bound there (values, functions from elsewhere) has no lines of its own.
-fn shift_nested<'py>(
-    py: Python<'py>,
-    namespace: &Bound<'py, PyDict>,
-    shift: &Shift,
-    (first, last): (u32, u32),
+/// Moving what a compound statement that moved bound: a function made by a `def` within
+/// the statement's old `lines`, or a class defined there (with its methods). Anything else
+/// bound there (values, functions from elsewhere) has no lines of its own.
+struct Nested<'a, 'py> {
+    namespace: &'a Bound<'py, PyDict>,
+    lines: (u32, u32),
     delta: i64,
-    journal: &mut Journal<'py>,
-) -> PyResult<()> {
-    let within = |line: u32| (first..=last).contains(&line);
-    let file = namespace.get_item("__file__")?;
-    let ours = |function: &Bound<'py, PyAny>| -> PyResult<bool> {
-        let filename = function.getattr("__code__")?.getattr("co_filename")?;
-        Ok(file
-            .as_ref()
-            .is_some_and(|f| f.eq(&filename).unwrap_or(false)))
-    };
-    let found = find_function_where(namespace, shift.class.as_deref(), &shift.name, |_, line| {
-        within(line)
-    })?;
-    if let Some(function) = found {
-        if ours(&function)? {
-            journal.save_function(&function)?;
-            let code = shifted(py, &function.getattr("__code__")?, delta)?;
-            function.setattr("__code__", code)?;
-        }
-        return Ok(());
-    }
-    let Some(class) = namespace.get_item(&shift.name)? else {
-        return Ok(());
-    };
-    if shift.class.is_some() || !class.is_instance_of::<pyo3::types::PyType>() {
-        return Ok(());
-    }
-    let Ok(line) = class
-        .getattr("__firstlineno__")
-        .and_then(|l| l.extract::<u32>())
-    else {
-        return shift_methods(py, &class, within, &ours, delta, journal);
-    };
-    if within(line) {
-        journal.save_attr(&class, "__firstlineno__")?;
-        class.setattr("__firstlineno__", i64::from(line) + delta)?;
-        shift_methods(py, &class, within, &ours, delta, journal)?;
-    }
-    Ok(())
+    journal: &'a mut Journal<'py>,
+    /// Objects already moved, by address.
+    moved: &'a mut AHashSet<usize>,
 }
 
-/// The functions in `class`'s own dict whose code starts within the moved lines.
-fn shift_methods<'py>(
-    py: Python<'py>,
-    class: &Bound<'py, PyAny>,
-    within: impl Fn(u32) -> bool,
-    ours: &impl Fn(&Bound<'py, PyAny>) -> PyResult<bool>,
-    delta: i64,
-    journal: &mut Journal<'py>,
-) -> PyResult<()> {
-    let members = class.getattr("__dict__")?.call_method0("values")?;
-    for member in members.try_iter()? {
-        let mut member = member?;
-        if let Ok(inner) = member.getattr("__func__") {
-            member = inner; // classmethod, staticmethod
-        }
-        let Ok(code) = member.getattr("__code__") else {
-            continue;
+impl<'py> Nested<'_, 'py> {
+    fn within(&self, line: u32) -> bool {
+        (self.lines.0..=self.lines.1).contains(&line)
+    }
+
+    fn shift(&mut self, py: Python<'py>, shift: &Shift) -> PyResult<()> {
+        let (class, name) = (shift.class.as_deref(), shift.name.as_str());
+        // The function of that name first: a decorator defined in the same statement
+        // has its wrapper's lines there too.
+        let named = find_function_where(self.namespace, class, name, |code_name, line| {
+            code_name == name && self.within(line)
+        })?;
+        let found = match named {
+            Some(function) => Some(function),
+            None => find_function_where(self.namespace, class, name, |_, line| self.within(line))?,
         };
-        let line: u32 = code.getattr("co_firstlineno")?.extract()?;
-        if within(line) && member.is_instance_of::<pyo3::types::PyFunction>() && ours(&member)? {
-            journal.save_function(&member)?;
-            member.setattr("__code__", shifted(py, &code, delta)?)?;
+        if let Some(function) = found {
+            return self.move_function(py, &function);
+        }
+        let Some(class_object) = self.namespace.get_item(name)? else {
+            return Ok(());
+        };
+        if class.is_some() || !class_object.is_instance_of::<pyo3::types::PyType>() {
+            return Ok(());
+        }
+        if !self.moved.insert(class_object.as_ptr() as usize) {
+            return Ok(());
+        }
+        let first = class_object
+            .getattr("__firstlineno__")
+            .and_then(|l| l.extract::<u32>());
+        match first {
+            Ok(line) if self.within(line) => {
+                self.journal.save_attr(&class_object, "__firstlineno__")?;
+                class_object.setattr("__firstlineno__", i64::from(line) + self.delta)?;
+                self.move_methods(py, &class_object)
+            }
+            Ok(_) => Ok(()),
+            Err(_) => self.move_methods(py, &class_object), // before 3.13: no __firstlineno__
         }
     }
-    Ok(())
+
+    /// The functions in `class`'s own dict whose code starts within the moved lines.
+    fn move_methods(&mut self, py: Python<'py>, class: &Bound<'py, PyAny>) -> PyResult<()> {
+        let members = class.getattr("__dict__")?.call_method0("values")?;
+        for member in members.try_iter()? {
+            let mut member = member?;
+            if let Ok(inner) = member.getattr("__func__") {
+                member = inner; // classmethod, staticmethod
+            }
+            let Ok(code) = member.getattr("__code__") else {
+                continue;
+            };
+            let line: u32 = code.getattr("co_firstlineno")?.extract()?;
+            if self.within(line) && member.is_instance_of::<pyo3::types::PyFunction>() {
+                self.move_function(py, &member)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a function of this module's file, once.
+    fn move_function(&mut self, py: Python<'py>, function: &Bound<'py, PyAny>) -> PyResult<()> {
+        let code = function.getattr("__code__")?;
+        let file = self.namespace.get_item("__file__")?;
+        let filename = code.getattr("co_filename")?;
+        let ours = file.is_some_and(|f| f.eq(&filename).unwrap_or(false));
+        if ours && self.moved.insert(function.as_ptr() as usize) {
+            self.journal.save_function(function)?;
+            function.setattr("__code__", shifted(py, &code, self.delta)?)?;
+        }
+        Ok(())
+    }
 }
 
 /// `code` with every line number moved by `delta`, nested code included.
