@@ -652,17 +652,19 @@ impl ModuleTable {
         placed
     }
 
+    /// The outline of what `importer` runs, unpacked; None when it is not known.
+    fn unpacked_outline(&self, importer: &str) -> Option<Outline> {
+        let entry = &self.entries[*self.index.get(importer)?];
+        entry.outline.as_ref().map(PackedOutline::unpack)
+    }
+
     /// Whether a statement of what `importer` runs (or a function it defines) reads one
     /// of `names`. Unknown outlines count as yes.
     pub fn may_read(&self, importer: &str, names: &[String]) -> bool {
-        let Some(outline) = self
-            .index
-            .get(importer)
-            .and_then(|&i| self.entries[i].outline.as_ref())
-        else {
+        let Some(outline) = self.unpacked_outline(importer) else {
             return true;
         };
-        outline.unpack().statements.iter().any(|s| {
+        outline.statements.iter().any(|s| {
             s.reads
                 .iter()
                 .chain(s.body_reads.iter())
@@ -675,15 +677,11 @@ impl ModuleTable {
     /// its import-time code have used what `attrs` name in another module. Unknown
     /// outlines count as yes.
     pub fn may_reach(&self, importer: &str, via: &[Via], attrs: &AHashSet<&str>) -> bool {
-        let Some(outline) = self
-            .index
-            .get(importer)
-            .and_then(|&i| self.entries[i].outline.as_ref())
-        else {
+        let Some(outline) = self.unpacked_outline(importer) else {
             return true;
         };
         let touched = |a: &str| attrs.contains(a);
-        outline.unpack().statements.iter().any(|s| {
+        outline.statements.iter().any(|s| {
             let uses: Vec<&String> = s.attrs.iter().chain(s.body_attrs.iter()).collect();
             via.iter().any(|v| {
                 let reads = s.reads.iter().chain(s.body_reads.iter());
