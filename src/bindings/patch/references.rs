@@ -19,9 +19,13 @@ use crate::bindings::events::Warning;
 /// How deep into nested containers references are followed (`{"a": [(B, 1)]}` is 3).
 const MAX_DEPTH: usize = 4;
 
-/// Which object each stale one becomes, by address (the stale object kept alive).
+/// One walk over the module's containers: which object each stale one becomes, by
+/// address (the stale object kept alive), the containers already visited, and how many
+/// references to each stale object moved.
 struct Swap<'py> {
     to: AHashMap<usize, (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    seen: Seen<'py>,
+    moved: AHashMap<usize, usize>,
 }
 
 impl<'py> Swap<'py> {
@@ -48,6 +52,8 @@ impl<'py> Canon<'py> {
         }
         let mut swap = Swap {
             to: AHashMap::new(),
+            seen: AHashMap::new(),
+            moved: AHashMap::new(),
         };
         for (new, old) in self.old_of.values() {
             swap.to
@@ -67,20 +73,22 @@ impl<'py> Canon<'py> {
         for class in temporary.chain(replaced) {
             self.rebase_subclasses(&class, &swap)?;
         }
-        let mut moved = AHashMap::new();
-        let mut seen: Seen<'py> = AHashMap::new();
         let items: Vec<_> = namespace.iter().collect();
         for (name, value) in items {
             // The import system's entries (`__builtins__`, `__spec__`...) hold none.
             if name.extract::<String>().is_ok_and(|n| n.starts_with("__")) {
                 continue;
             }
-            if let Some(fresh) = self.rewrite(&value, &swap, 0, &mut seen, &mut moved)? {
+            if let Some(fresh) = self.rewrite(&value, &mut swap, 0)? {
                 namespace.set_item(name, fresh)?;
             }
         }
         for (old, _) in self.replaced.clone() {
-            let count = moved.get(&(old.as_ptr() as usize)).copied().unwrap_or(0);
+            let count = swap
+                .moved
+                .get(&(old.as_ptr() as usize))
+                .copied()
+                .unwrap_or(0);
             if count > 0 {
                 let name = old.qualname().map(|q| q.to_string()).unwrap_or_default();
                 let warning = Warning::new("references_moved", name, count.to_string());
@@ -127,18 +135,16 @@ impl<'py> Canon<'py> {
 
     /// `value` with stale references replaced: mutable containers are rewritten in place
     /// (journaled) and None returned; a tuple or frozenset holding one comes back as a
-    /// new object for its holder to take. `moved` counts replacements per stale object.
+    /// new object for its holder to take. `swap.moved` counts replacements per stale object.
     fn rewrite(
         &mut self,
         value: &Bound<'py, PyAny>,
-        swap: &Swap<'py>,
+        swap: &mut Swap<'py>,
         depth: usize,
-        seen: &mut Seen<'py>,
-        moved: &mut AHashMap<usize, usize>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if let Some(to) = swap.get(value) {
-            *moved.entry(value.as_ptr() as usize).or_default() += 1;
-            return Ok(Some(to.clone()));
+        if let Some(to) = swap.get(value).cloned() {
+            *swap.moved.entry(value.as_ptr() as usize).or_default() += 1;
+            return Ok(Some(to));
         }
         let container = value.is_exact_instance_of::<PyDict>()
             || value.is_exact_instance_of::<PyList>()
@@ -151,33 +157,31 @@ impl<'py> Canon<'py> {
         // A container met twice (shared, or in a cycle) is rewritten once; a tuple's
         // holders all take the same new tuple.
         let address = value.as_ptr() as usize;
-        if let Some(done) = seen.get(&address) {
+        if let Some(done) = swap.seen.get(&address) {
             return Ok(done.clone());
         }
-        seen.insert(address, None);
-        let fresh = self.rewrite_container(value, swap, depth, seen, moved)?;
-        seen.insert(address, fresh.clone());
+        swap.seen.insert(address, None);
+        let fresh = self.rewrite_container(value, swap, depth)?;
+        swap.seen.insert(address, fresh.clone());
         Ok(fresh)
     }
 
     fn rewrite_container(
         &mut self,
         value: &Bound<'py, PyAny>,
-        swap: &Swap<'py>,
+        swap: &mut Swap<'py>,
         depth: usize,
-        seen: &mut Seen<'py>,
-        moved: &mut AHashMap<usize, usize>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if let Ok(dict) = value.cast_exact::<PyDict>() {
-            self.rewrite_dict(dict, swap, depth, seen, moved)?;
+            self.rewrite_dict(dict, swap, depth)?;
             return Ok(None);
         }
         if let Ok(list) = value.cast_exact::<PyList>() {
-            self.rewrite_list(list, swap, depth, seen, moved)?;
+            self.rewrite_list(list, swap, depth)?;
             return Ok(None);
         }
         let items: Vec<_> = value.try_iter()?.collect::<PyResult<_>>()?;
-        let (items, changed) = self.rewrite_items(items, swap, depth, seen, moved)?;
+        let (items, changed) = self.rewrite_items(items, swap, depth)?;
         if !changed {
             return Ok(None);
         }
@@ -199,15 +203,13 @@ impl<'py> Canon<'py> {
     fn rewrite_items(
         &mut self,
         items: Vec<Bound<'py, PyAny>>,
-        swap: &Swap<'py>,
+        swap: &mut Swap<'py>,
         depth: usize,
-        seen: &mut Seen<'py>,
-        moved: &mut AHashMap<usize, usize>,
     ) -> PyResult<(Vec<Bound<'py, PyAny>>, bool)> {
         let mut changed = false;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            match self.rewrite(&item, swap, depth + 1, seen, moved)? {
+            match self.rewrite(&item, swap, depth + 1)? {
                 Some(fresh) => {
                     changed = true;
                     out.push(fresh);
@@ -221,15 +223,13 @@ impl<'py> Canon<'py> {
     fn rewrite_list(
         &mut self,
         list: &Bound<'py, PyList>,
-        swap: &Swap<'py>,
+        swap: &mut Swap<'py>,
         depth: usize,
-        seen: &mut Seen<'py>,
-        moved: &mut AHashMap<usize, usize>,
     ) -> PyResult<()> {
         let items: Vec<_> = list.iter().collect();
         let mut saved = false;
         for (i, item) in items.iter().enumerate() {
-            if let Some(fresh) = self.rewrite(item, swap, depth + 1, seen, moved)? {
+            if let Some(fresh) = self.rewrite(item, swap, depth + 1)? {
                 if !saved {
                     self.journal.save_list(list);
                     saved = true;
@@ -244,17 +244,15 @@ impl<'py> Canon<'py> {
     fn rewrite_dict(
         &mut self,
         dict: &Bound<'py, PyDict>,
-        swap: &Swap<'py>,
+        swap: &mut Swap<'py>,
         depth: usize,
-        seen: &mut Seen<'py>,
-        moved: &mut AHashMap<usize, usize>,
     ) -> PyResult<()> {
         let items: Vec<_> = dict.iter().collect();
         let mut rewritten = Vec::with_capacity(items.len());
         let mut changed = false;
         for (key, value) in items {
-            let new_key = self.rewrite(&key, swap, depth + 1, seen, moved)?;
-            let new_value = self.rewrite(&value, swap, depth + 1, seen, moved)?;
+            let new_key = self.rewrite(&key, swap, depth + 1)?;
+            let new_value = self.rewrite(&value, swap, depth + 1)?;
             changed |= new_key.is_some() || new_value.is_some();
             rewritten.push((new_key.unwrap_or(key), new_value.unwrap_or(value)));
         }
