@@ -13,15 +13,22 @@ from importlib import import_module
 
 from ._native import InternalError
 from .import_tracker import ImportFromTracker
-from .live import disable, enable
 from .reloader import ModuleReloader, superreload
-from .session import dependents, reload
 
 # The IPython host, imported on first use (``%load_ext`` looks up the first two).
 _NEEDS_IPYTHON = {
     "load_ipython_extension": ".extension",
     "unload_ipython_extension": ".extension",
     "AutoreloadMagics": ".magics",
+}
+
+# The process-wide session (the plain prompt, programs, ``enable``), also imported on
+# first use: ``%load_ext`` never needs it, and it costs a few milliseconds at each start.
+_LAZY = {
+    "enable": ".live",
+    "disable": ".live",
+    "dependents": ".session",
+    "reload": ".session",
 }
 
 
@@ -39,6 +46,9 @@ def _version() -> str:
 def __getattr__(name: str):
     if name == "__version__":
         globals()[name] = value = _version()
+        return value
+    if name in _LAZY:
+        globals()[name] = value = getattr(import_module(_LAZY[name], __name__), name)
         return value
     home = _NEEDS_IPYTHON.get(name)
     if home is None:
@@ -59,7 +69,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NEEDS_IPYTHON) | {"__version__"})
+    return sorted(set(globals()) | set(_NEEDS_IPYTHON) | set(_LAZY) | {"__version__"})
 
 
 __all__ = [

@@ -9,11 +9,10 @@ Followers are called in the session's thread, after the session's own reloads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One module as the session reloaded it."""
 
     module: str
@@ -23,8 +22,7 @@ class Source:
     """The exact bytes the session compiled."""
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """What one check reloaded, in the order it reloaded it."""
 
     sources: tuple[Source, ...]

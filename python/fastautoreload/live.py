@@ -18,7 +18,7 @@ import atexit
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import exec_events, messages
 from .reloader import MODES, ModuleReloader, apply_mode, reporter
@@ -28,8 +28,7 @@ _session: LiveSession | None = None
 _lock = threading.Lock()  # enable() and disable() may come from any thread
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What ``enable`` was asked for; the same choices as ``%autoreload``'s."""
 
     mode: str = "all"

@@ -16,9 +16,9 @@ import sys
 import sysconfig
 import threading
 import weakref
-from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
+from typing import NamedTuple
 
 from . import _native, batches, fresh_bindings, messages
 from .import_tracker import ImportFromTracker
@@ -41,8 +41,7 @@ _MODULE_DUNDERS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class CheckPolicy:
+class CheckPolicy(NamedTuple):
     """What one native check may do (read by ``Tracker.check``)."""
 
     only: tuple[str, ...] | None
