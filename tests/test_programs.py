@@ -209,8 +209,9 @@ def test_a_program_calling_enable_sees_new_values_of_its_from_imports(tmp_path, 
 
             fastautoreload.enable()
             for _ in range({ITERATIONS}):
-                print("value", LIMIT, flush=True)
-                if LIMIT == "stop":
+                current = LIMIT  # read once: a reload may land between any two bytecodes
+                print("value", current, flush=True)
+                if current == "stop":
                     sys.exit(3)
                 time.sleep(0.01)
             sys.exit(99)
@@ -450,8 +451,9 @@ def test_edits_saved_while_disabled_apply_when_enabled_again(tmp_path, programs)
             print("disabled", {name}.value(), flush=True)
             fastautoreload.enable(print=True)
             for _ in range({ITERATIONS}):
-                if {name}.value() == "stop":
-                    print("enabled", {name}.value(), flush=True)
+                current = {name}.value()  # read once, as above
+                if current == "stop":
+                    print("enabled", current, flush=True)
                     sys.exit(3)
                 time.sleep(0.01)
             sys.exit(99)
