@@ -21,6 +21,10 @@
 //! linked directory) is watched once, under the first name: the OS keeps one watch per
 //! directory, and a second watch would take the first one's events. Events are reported
 //! under every name it was asked for.
+//!
+//! The OS side is a `Backend`: inotify itself on Linux (`watcher/linux.rs`), where a
+//! watch is then one system call on the caller's thread, and the `notify` crate
+//! elsewhere (`watcher/portable.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,10 +33,35 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use ahash::{AHashMap, AHashSet};
-use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use crate::activity::Activity;
+
+// The OS side: `Backend::start(handler)`, `watch(dir)`, `unwatch(dir)`.
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux::Backend;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+#[cfg(not(target_os = "linux"))]
+use portable::Backend;
+
+/// What the OS side reports: paths that may have changed, or that events were lost.
+#[derive(Debug, Default)]
+struct Report {
+    paths: Vec<PathBuf>,
+    /// Events were lost (a queue overflowed, the OS watcher failed): check everything.
+    lost: bool,
+}
+
+impl Report {
+    fn lost() -> Report {
+        Report {
+            paths: Vec::new(),
+            lost: true,
+        }
+    }
+}
 
 /// How many changed paths an inbox holds before it gives up listing them.
 const MAX_DIRTY: usize = 10_000;
@@ -45,7 +74,7 @@ const BARRIER_TIMEOUT: Duration = Duration::from_millis(500);
 static HUB: OnceLock<Result<Hub, String>> = OnceLock::new();
 
 struct Hub {
-    inner: Mutex<notify::RecommendedWatcher>,
+    backend: Backend,
     shared: Arc<HubShared>,
     sentinels: Sentinels,
     next_barrier: AtomicU64,
@@ -329,12 +358,11 @@ impl Hub {
         let handler_shared = Arc::clone(&shared);
         let sentinels = Sentinels::new();
         let handler_sentinels = sentinels.clone();
-        let inner = notify::recommended_watcher(move |event: notify::Result<Event>| {
-            record(&handler_shared, &handler_sentinels, event);
-        })
-        .map_err(|e| e.to_string())?;
+        let backend = Backend::start(move |report| {
+            record(&handler_shared, &handler_sentinels, report);
+        })?;
         let hub = Hub {
-            inner: Mutex::new(inner),
+            backend,
             shared,
             sentinels,
             next_barrier: AtomicU64::new(1),
@@ -403,9 +431,7 @@ impl Hub {
             watched.forget(dir)
         };
         if owned {
-            if let Ok(mut inner) = self.inner.lock() {
-                let _ = inner.unwatch(dir);
-            }
+            self.backend.unwatch(dir);
         }
         for alias in aliases {
             let _ = self.watch_dir(&alias);
@@ -425,18 +451,9 @@ impl Hub {
             watched.add_alias(dir, id, name);
             return Ok(());
         }
-        let mut inner = self
-            .inner
-            .lock()
-            .map_err(|e| WatchError::Other(e.to_string()))?;
-        match inner.watch(dir, RecursiveMode::NonRecursive) {
-            Ok(()) => {
-                watched.add(dir, id);
-                Ok(())
-            }
-            Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => Err(WatchError::Limit),
-            Err(e) => Err(WatchError::Other(e.to_string())),
-        }
+        self.backend.watch(dir)?;
+        watched.add(dir, id);
+        Ok(())
     }
 
     /// Watches `dir` again after its watch may have gone (the directory was replaced).
@@ -447,9 +464,7 @@ impl Hub {
             Err(_) => (false, Vec::new()),
         };
         if owned {
-            if let Ok(mut inner) = self.inner.lock() {
-                let _ = inner.unwatch(dir);
-            }
+            self.backend.unwatch(dir);
         }
         let result = self.watch_dir(dir);
         for alias in aliases {
@@ -509,50 +524,22 @@ fn signal(sentinel: &Path) -> Option<()> {
         .map(drop)
 }
 
-/// Whether an event of this kind leaves the file as it was: an open, a read, a close
-/// after reading. The background pass opens every tracked file, and imports, tracebacks
-/// and editors open many more: taken as activity, they would have the next check look
-/// at thousands of files (or, past `MAX_DIRTY`, at all of them). Writes are reported as
-/// modifications (truncating on open too) and as closes after writing.
-fn changes_nothing(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Access(
-            AccessKind::Open(_)
-                | AccessKind::Read
-                | AccessKind::Close(AccessMode::Read | AccessMode::Execute)
-        )
-    )
-}
-
 /// The watcher thread's handler: record paths in every inbox, note lost events,
 /// release barriers.
-fn record(shared: &HubShared, sentinels: &Sentinels, event: notify::Result<Event>) {
+fn record(shared: &HubShared, sentinels: &Sentinels, report: Report) {
     let Ok(inboxes) = shared.inboxes.lock() else {
         return;
     };
     let inboxes: Vec<Arc<Inbox>> = inboxes.iter().filter_map(Weak::upgrade).collect();
-    let event = match event {
-        Ok(event) => event,
-        Err(_) => {
-            inboxes.iter().for_each(|inbox| {
-                inbox.rescan.store(true, Ordering::Release);
-                inbox.activity.bump();
-            });
-            return;
-        }
-    };
-    let mut news = event.need_rescan();
+    let mut news = report.lost;
     if news {
         inboxes
             .iter()
             .for_each(|inbox| inbox.rescan.store(true, Ordering::Release));
-    } else if changes_nothing(&event.kind) {
-        return;
     }
     let mut barrier = None;
     let temp_dir_wanted = shared.temp_dir_wanted.load(Ordering::Acquire);
-    for path in event.paths {
+    for path in report.paths {
         if let Some(number) = sentinels.number(&path) {
             barrier = barrier.max(Some(number));
             continue;
