@@ -291,12 +291,12 @@ impl Detector {
                 }
             }
             None => {
-                let reason = "the file watcher stopped answering";
+                let reason = watcher.broken_reason();
                 self.watcher = None;
                 self.update_polling();
                 self.notes
                     .push(format!("changes are detected by polling: {reason}"));
-                self.mode = Mode::Polling(reason.into());
+                self.mode = Mode::Polling(reason);
                 Candidates::All
             }
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import subprocess
 import sys
 import sysconfig
 import uuid
@@ -149,3 +150,43 @@ def test_installed_module_edited_in_place_is_reloaded(auto):
             path.unlink()
         sys.modules.pop(name, None)
         importlib.invalidate_caches()
+
+
+UNWATCHABLE_TEMP = """\
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+sys.path.insert(0, sys.argv[1])
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "fastautoreload")
+shell.run_cell("%autoreload 2 -p")
+shell.run_cell("import {name}")
+with open(sys.argv[2], "w") as f:
+    f.write({edited!r})
+shell.run_cell("print('value', {name}.f())")
+shell.run_cell("%autoreload --stats")
+"""
+
+
+def test_a_temp_directory_that_cannot_be_watched_means_polling_said_once(tmp_path):
+    """The sentinels of the drain go in the temp directory, watched by a thread of its
+    own while loading goes on: when it cannot be watched, the first check says why and
+    polls, and the edit still applies."""
+    name = f"unwatchable_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(versioned(1))
+    script = UNWATCHABLE_TEMP.format(name=name, edited=versioned(2))
+    env = dict(os.environ, TMPDIR=str(tmp_path / "missing"), IPYTHONDIR=str(tmp_path / "ipy"))
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.count("changes are detected by polling") == 1, out
+    assert f"the file watcher could not start (cannot watch {tmp_path / 'missing'}" in out, out
+    assert "value 2" in out, out
+    assert "detection:            polling" in out, out
+    assert "Traceback" not in done.stderr, done.stderr
