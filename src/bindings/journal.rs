@@ -8,20 +8,26 @@
 use ahash::AHashSet;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySet, PyType};
+use pyo3::types::{PyDict, PyList, PySet, PyString, PyType};
 
+use super::attrs::{interned, optional};
 use super::heap;
 
 /// Function attributes a patch may write (the closure is saved on its own).
-const FUNCTION_ATTRS: [&str; 7] = [
-    "__code__",
-    "__defaults__",
-    "__kwdefaults__",
-    "__dict__",
-    "__annotations__",
-    "__doc__",
-    "__type_params__",
-];
+fn function_attrs(py: Python<'_>) -> [&Bound<'_, PyString>; 7] {
+    interned!(
+        py,
+        [
+            "__code__",
+            "__defaults__",
+            "__kwdefaults__",
+            "__dict__",
+            "__annotations__",
+            "__doc__",
+            "__type_params__",
+        ]
+    )
+}
 
 /// Class-dict keys that cannot be written (per-class descriptors of the layout).
 const UNWRITABLE_CLASS_KEYS: [&str; 2] = ["__dict__", "__weakref__"];
@@ -30,7 +36,7 @@ enum Undo<'py> {
     Function {
         function: Bound<'py, PyAny>,
         closure: Bound<'py, PyAny>,
-        attrs: Vec<(&'static str, Bound<'py, PyAny>)>,
+        attrs: Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)>,
     },
     Class {
         class: Bound<'py, PyType>,
@@ -87,9 +93,9 @@ impl<'py> Journal<'py> {
             return Ok(());
         }
         let mut attrs = Vec::new();
-        for attr in FUNCTION_ATTRS {
-            if let Ok(value) = function.getattr(attr) {
-                attrs.push((attr, value));
+        for attr in function_attrs(function.py()) {
+            if let Some(value) = optional(function, attr) {
+                attrs.push((attr.clone(), value));
             }
         }
         let closure = function.getattr(intern!(function.py(), "__closure__"))?;

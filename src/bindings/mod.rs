@@ -10,6 +10,7 @@
 //! learn that a check may find something, and `main_thread` runs the check where it
 //! belongs, on the main thread at a safe point.
 
+mod attrs;
 mod change_signal;
 mod check;
 mod errors;
@@ -85,9 +86,9 @@ fn attribute<'py>(
     match module.cast::<PyModule>() {
         Ok(real) => {
             let found = real.dict().get_item(name).ok().flatten();
-            found.or_else(|| module.getattr(name).ok())
+            found.or_else(|| attrs::optional(module, name))
         }
-        Err(_) => module.getattr(name).ok(),
+        Err(_) => attrs::optional(module, name),
     }
 }
 

@@ -2,10 +2,12 @@
 //! names, moved line numbers, as steps of the reload's transaction. The fragments come
 //! from `outline::fragment`, at the real file's line numbers.
 
+use ahash::AHashMap;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::attrs::{interned, optional, wrapper_links};
 use super::errors::internal;
 use super::line_shift::shift_lines;
 use super::patch::Canon;
@@ -112,6 +114,9 @@ fn patch_bodies<'py>(
     located: &[Located<'py, '_>],
 ) -> PyResult<()> {
     let types = py.import("types")?;
+    let cell_type = types.getattr(intern!(py, "CellType"))?;
+    let function_type = types.getattr(intern!(py, "FunctionType"))?;
+    let index = CodeIndex::new(code)?;
     for l in located {
         let patch = l.patch;
         let class = match &patch.class {
@@ -119,7 +124,8 @@ fn patch_bodies<'py>(
             None => None,
         };
         let scope = patch.class.as_deref().filter(|_| l.in_class);
-        let new_code = find_code(code, scope, &patch.name, patch.first_line)?
+        let new_code = index
+            .get(scope, &patch.name, patch.first_line)
             .ok_or_else(|| missing(&patch.name))?;
         let mut cells = Vec::new();
         for free in new_code
@@ -128,11 +134,7 @@ fn patch_bodies<'py>(
         {
             let free: String = free?.extract()?;
             match (&class, free.as_str()) {
-                (Some(class), "__class__") => cells.push(
-                    types
-                        .getattr(intern!(types.py(), "CellType"))?
-                        .call1((class,))?,
-                ),
+                (Some(class), "__class__") => cells.push(cell_type.call1((class,))?),
                 _ => return Err(missing(&free)),
             }
         }
@@ -142,23 +144,27 @@ fn patch_bodies<'py>(
             PyTuple::new(py, cells)?.into_any()
         };
         let old = &l.old;
-        let new = types.getattr(intern!(types.py(), "FunctionType"))?.call1((
-            &new_code,
+        let new = function_type.call1((
+            new_code,
             namespace,
             &patch.name,
             old.getattr(intern!(old.py(), "__defaults__"))?,
             closure,
         ))?;
-        for attr in [
-            "__kwdefaults__",
-            "__annotations__",
-            "__dict__",
-            "__qualname__",
-            "__module__",
-        ] {
+        let kept = interned!(
+            py,
+            [
+                "__kwdefaults__",
+                "__annotations__",
+                "__dict__",
+                "__qualname__",
+                "__module__",
+            ]
+        );
+        for attr in kept {
             new.setattr(attr, old.getattr(attr)?)?;
         }
-        if let Ok(params) = old.getattr(intern!(old.py(), "__type_params__")) {
+        if let Some(params) = optional(old, intern!(py, "__type_params__")) {
             new.setattr(intern!(new.py(), "__type_params__"), params)?;
         }
         canon.pair(&new, old);
@@ -168,47 +174,57 @@ fn patch_bodies<'py>(
     Ok(())
 }
 
-/// The code object compiled for the definition of `name` starting at `first_line`, in
-/// `class` if it is a method.
-fn find_code<'py>(
-    module_code: &Bound<'py, PyAny>,
-    class: Option<&str>,
-    name: &str,
-    first_line: u32,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let code_type = module_code.get_type();
-    let children = |code: &Bound<'py, PyAny>| -> PyResult<Vec<Bound<'py, PyAny>>> {
-        let mut found = Vec::new();
-        for constant in code.getattr(intern!(code.py(), "co_consts"))?.try_iter()? {
-            let constant = constant?;
-            if constant.get_type().is(&code_type) {
-                found.push(constant);
+/// The code objects a compiled fragment defines, by where they are defined: functions at
+/// the top (`None`) or in a block, and methods in the class scope they were compiled in.
+/// Built once per fragment: looking each patched body up by a walk over the fragment's
+/// constants made a reload of N methods cost N².
+struct CodeIndex<'py> {
+    by_place: AHashMap<(Option<String>, String, u32), Bound<'py, PyAny>>,
+}
+
+impl<'py> CodeIndex<'py> {
+    fn new(module_code: &Bound<'py, PyAny>) -> PyResult<CodeIndex<'py>> {
+        let mut by_place = AHashMap::new();
+        for code in nested_code(module_code)? {
+            let (name, line) = name_and_line(&code)?;
+            for inner in nested_code(&code)? {
+                let (inner_name, inner_line) = name_and_line(&inner)?;
+                by_place
+                    .entry((Some(name.clone()), inner_name, inner_line))
+                    .or_insert(inner);
             }
+            by_place.entry((None, name, line)).or_insert(code);
         }
-        Ok(found)
-    };
-    let named = |code: &Bound<'py, PyAny>, wanted: &str| -> bool {
-        code.getattr(intern!(code.py(), "co_name"))
-            .is_ok_and(|n| n.eq(wanted).unwrap_or(false))
-    };
-    let scopes = match class {
-        Some(class) => children(module_code)?
-            .into_iter()
-            .filter(|c| named(c, class))
-            .collect(),
-        None => vec![module_code.clone()],
-    };
-    for scope in scopes {
-        for code in children(&scope)? {
-            let line: u32 = code
-                .getattr(intern!(code.py(), "co_firstlineno"))?
-                .extract()?;
-            if named(&code, name) && line == first_line {
-                return Ok(Some(code));
-            }
-        }
+        Ok(CodeIndex { by_place })
     }
-    Ok(None)
+
+    /// The code compiled for the definition of `name` starting at `first_line`, in
+    /// `class` if it is a method compiled inside its class.
+    fn get(&self, class: Option<&str>, name: &str, first_line: u32) -> Option<&Bound<'py, PyAny>> {
+        self.by_place
+            .get(&(class.map(str::to_owned), name.to_owned(), first_line))
+    }
+}
+
+/// The code objects among `code`'s constants.
+fn nested_code<'py>(code: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let py = code.py();
+    let constants = code
+        .getattr(intern!(py, "co_consts"))?
+        .cast_into::<PyTuple>()?;
+    let code_type = code.get_type();
+    Ok(constants
+        .iter()
+        .filter(|constant| constant.get_type().is(&code_type))
+        .collect())
+}
+
+fn name_and_line(code: &Bound<'_, PyAny>) -> PyResult<(String, u32)> {
+    let py = code.py();
+    Ok((
+        code.getattr(intern!(py, "co_name"))?.extract()?,
+        code.getattr(intern!(py, "co_firstlineno"))?.extract()?,
+    ))
 }
 
 /// A cache in front of a patched function (`lru_cache`, `cache`) holds results of the
@@ -218,10 +234,10 @@ fn stale_caches<'py>(
     patch: &BodyPatch,
     canon: &mut Canon<'py>,
 ) -> PyResult<()> {
+    let py = namespace.py();
     let root = match &patch.class {
         Some(class) => namespace.get_item(class)?.and_then(|c| {
-            c.getattr(intern!(c.py(), "__dict__"))
-                .ok()?
+            optional(&c, intern!(py, "__dict__"))?
                 .get_item(&patch.name)
                 .ok()
         }),
@@ -230,13 +246,11 @@ fn stale_caches<'py>(
     let mut item = root;
     for _ in 0..8 {
         let Some(current) = item else { break };
-        if current.hasattr(intern!(current.py(), "cache_clear"))? {
+        if current.hasattr(intern!(py, "cache_clear"))? {
             canon.stale_caches.push(current.clone());
         }
-        item = current
-            .getattr("__wrapped__")
-            .ok()
-            .or_else(|| current.getattr(intern!(current.py(), "__func__")).ok());
+        item = optional(&current, intern!(py, "__wrapped__"))
+            .or_else(|| optional(&current, intern!(py, "__func__")));
     }
     Ok(())
 }
@@ -273,12 +287,10 @@ pub(super) fn find_function_where<'py>(
     name: &str,
     wanted: impl Fn(&str, u32) -> bool,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = namespace.py();
     let root = match class {
         Some(class) => match namespace.get_item(class)? {
-            Some(class) => class
-                .getattr(intern!(class.py(), "__dict__"))?
-                .get_item(name)
-                .ok(),
+            Some(class) => class.getattr(intern!(py, "__dict__"))?.get_item(name).ok(),
             None => None,
         },
         None => namespace.get_item(name)?,
@@ -291,11 +303,8 @@ pub(super) fn find_function_where<'py>(
         if seen > 64 {
             break;
         }
-        if let Ok(code) = item.getattr(intern!(item.py(), "__code__")) {
-            let line: u32 = code
-                .getattr(intern!(code.py(), "co_firstlineno"))?
-                .extract()?;
-            let code_name: String = code.getattr(intern!(code.py(), "co_name"))?.extract()?;
+        if let Some(code) = optional(&item, intern!(py, "__code__")) {
+            let (code_name, line) = name_and_line(&code)?;
             if wanted(&code_name, line) && item.is_instance_of::<pyo3::types::PyFunction>() {
                 return Ok(Some(item));
             }
@@ -303,19 +312,17 @@ pub(super) fn find_function_where<'py>(
         if depth >= 4 {
             continue;
         }
-        for attr in ["__func__", "fget", "fset", "fdel", "__wrapped__"] {
-            if let Ok(inner) = item.getattr(attr) {
+        for attr in wrapper_links(py) {
+            if let Some(inner) = optional(&item, attr) {
                 if !inner.is_none() {
                     pending.push((inner, depth + 1));
                 }
             }
         }
-        if let Ok(cells) = item
-            .getattr("__closure__")
-            .and_then(|c| Ok(c.cast_into::<PyTuple>()?))
-        {
+        let closure = optional(&item, intern!(py, "__closure__"));
+        if let Some(cells) = closure.and_then(|c| c.cast_into::<PyTuple>().ok()) {
             for cell in cells.iter() {
-                if let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) {
+                if let Some(content) = optional(&cell, intern!(py, "cell_contents")) {
                     pending.push((content, depth + 1));
                 }
             }

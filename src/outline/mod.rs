@@ -253,8 +253,26 @@ fn definition_keyword<'a>(line: &Line<'a>) -> Option<(&'static str, &'a str)> {
 }
 
 fn fingerprint_of(lines: &[Line<'_>]) -> ContentHash {
-    let mut bytes = Vec::new();
-    let mut indents: Vec<usize> = Vec::new();
+    thread_local! {
+        // One buffer per thread, reused: every statement and every definition's head is
+        // fingerprinted, and a fresh buffer each time was a third of the outline's cost.
+        static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<usize>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    BUFFERS.with_borrow_mut(|(bytes, indents)| {
+        bytes.clear();
+        indents.clear();
+        fingerprint_bytes(lines, bytes, indents);
+        let hash = ContentHash::of(bytes);
+        if bytes.capacity() > 1 << 20 {
+            *bytes = Vec::new(); // a huge statement once should not stay resident
+        }
+        hash
+    })
+}
+
+/// The bytes `fingerprint_of` hashes: each token's kind and text, and the nesting depth.
+fn fingerprint_bytes(lines: &[Line<'_>], bytes: &mut Vec<u8>, indents: &mut Vec<usize>) {
     for line in lines {
         while indents.last().is_some_and(|&i| i > line.indent) {
             indents.pop();
@@ -274,7 +292,6 @@ fn fingerprint_of(lines: &[Line<'_>]) -> ContentHash {
         }
         bytes.push(b'\n');
     }
-    ContentHash::of(&bytes)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyTuple, PyType};
 
 use super::Canon;
+use crate::bindings::attrs::{optional, wrapper_links};
 use crate::bindings::events::Warning;
 
 /// Class-dict keys never copied between versions: the instance dict and weakref slots
@@ -252,8 +253,8 @@ fn wrapped_functions<'py>(value: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
         if item.is_instance_of::<PyFunction>() {
             found.push(item.clone());
         }
-        for attr in ["__func__", "fget", "fset", "fdel", "__wrapped__"] {
-            if let Ok(inner) = item.getattr(attr) {
+        for attr in wrapper_links(item.py()) {
+            if let Some(inner) = optional(&item, attr) {
                 if !inner.is_none() && !inner.is(&item) {
                     pending.push(inner);
                 }

@@ -4,20 +4,26 @@
 use ahash::AHashSet;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFunction, PyTuple};
+use pyo3::types::{PyDict, PyFunction, PyString, PyTuple};
 
 use super::Canon;
+use crate::bindings::attrs::{interned, optional};
 use crate::bindings::heap;
 
 /// Function attributes copied from the new version as they are (the closure, code and
 /// `__dict__` are handled separately).
-const COPIED_ATTRS: [&str; 5] = [
-    "__defaults__",
-    "__kwdefaults__",
-    "__doc__",
-    "__annotations__",
-    "__type_params__",
-];
+fn copied_attrs(py: Python<'_>) -> [&Bound<'_, PyString>; 5] {
+    interned!(
+        py,
+        [
+            "__defaults__",
+            "__kwdefaults__",
+            "__doc__",
+            "__annotations__",
+            "__type_params__",
+        ]
+    )
+}
 
 impl<'py> Canon<'py> {
     /// Gives `old` the code, closure, defaults, annotations, doc and dict of `new`.
@@ -38,8 +44,8 @@ impl<'py> Canon<'py> {
         // variables matches the closure already in place.
         heap::set_closure(old, &new.getattr(intern!(new.py(), "__closure__"))?)?;
         old.setattr(intern!(old.py(), "__code__"), new_code)?;
-        for attr in COPIED_ATTRS {
-            if let Ok(value) = new.getattr(attr) {
+        for attr in copied_attrs(new.py()) {
+            if let Some(value) = optional(new, attr) {
                 old.setattr(attr, value)?;
             }
         }
@@ -56,10 +62,12 @@ impl<'py> Canon<'py> {
     /// body, and the new wrapper's closure is pointed at the old inner function.
     fn patch_wrapped(&mut self, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<()> {
         let wrapped = |f: &Bound<'py, PyAny>| {
-            f.getattr(intern!(f.py(), "__dict__"))
+            optional(f, intern!(f.py(), "__dict__"))?
+                .cast_into::<PyDict>()
                 .ok()?
-                .get_item("__wrapped__")
+                .get_item(intern!(f.py(), "__wrapped__"))
                 .ok()
+                .flatten()
         };
         let (Some(old_inner), Some(new_inner)) = (wrapped(old), wrapped(new)) else {
             return Ok(());
