@@ -16,7 +16,6 @@ pub use diff::{diff, diff_with, rerun, BodyPatch, Plan, Shift, Span};
 pub use external::{External, Star, Via};
 pub use packed::PackedOutline;
 
-use crate::fingerprint::ContentHash;
 use crate::lexer::{lexable, logical_lines, Line, Token};
 
 /// What kind of statement, with what the differ needs to know about each.
@@ -26,18 +25,34 @@ pub enum Kind {
     Def {
         name: String,
         /// Decorators and signature (everything but the body).
-        head: ContentHash,
+        head: Fingerprint,
         /// The line of the `def` keyword (after any decorators).
         def_line: u32,
     },
     /// `class`, decorators included, with its body's statements.
     Class {
         name: String,
-        head: ContentHash,
+        head: Fingerprint,
         def_line: u32,
         body: Vec<Statement>,
     },
     Other,
+}
+
+/// A statement's (or a definition head's) fingerprint: 64 bits of a hash of its tokens.
+/// It is only compared with the fingerprints of the same module's other version, where a
+/// collision (one chance in 2^64 per pair) is out of reach; at half a content hash, it
+/// keeps the outline kept for every module of the user's small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub u64);
+
+impl Fingerprint {
+    fn of(bytes: &[u8]) -> Fingerprint {
+        let full = blake3::hash(bytes);
+        let mut first = [0; 8];
+        first.copy_from_slice(&full.as_bytes()[..8]);
+        Fingerprint(u64::from_le_bytes(first))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +60,7 @@ pub struct Statement {
     pub kind: Kind,
     pub first_line: u32,
     pub last_line: u32,
-    pub fingerprint: ContentHash,
+    pub fingerprint: Fingerprint,
     /// Names it binds in the namespace it runs in.
     pub binds: Box<[String]>,
     /// Names it reads when it runs (not those read later, inside function bodies).
@@ -252,7 +267,7 @@ fn definition_keyword<'a>(line: &Line<'a>) -> Option<(&'static str, &'a str)> {
     }
 }
 
-fn fingerprint_of(lines: &[Line<'_>]) -> ContentHash {
+fn fingerprint_of(lines: &[Line<'_>]) -> Fingerprint {
     thread_local! {
         // One buffer per thread, reused: every statement and every definition's head is
         // fingerprinted, and a fresh buffer each time was a third of the outline's cost.
@@ -263,7 +278,7 @@ fn fingerprint_of(lines: &[Line<'_>]) -> ContentHash {
         bytes.clear();
         indents.clear();
         fingerprint_bytes(lines, bytes, indents);
-        let hash = ContentHash::of(bytes);
+        let hash = Fingerprint::of(bytes);
         if bytes.capacity() > 1 << 20 {
             *bytes = Vec::new(); // a huge statement once should not stay resident
         }
