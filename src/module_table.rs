@@ -46,7 +46,8 @@ struct Entry {
     /// Identifies the module object, so a module replaced in `sys.modules` starts over.
     object_id: usize,
     seen: Option<Seen>,
-    failed: Option<ContentHash>,
+    /// Boxed: rare, and the table holds an entry per module for the whole session.
+    failed: Option<Box<ContentHash>>,
     /// The imports of the content the module runs (scanned when that content is read),
     /// packed: unpacked when the import graph is built.
     imports: PackedImports,
@@ -556,7 +557,7 @@ impl ModuleTable {
         let entry = &self.entries[*self.index.get(name)?];
         let hash = ContentHash::of(&bytes);
         let runs_it = entry.seen.is_some_and(|s| s.is_baseline(hash));
-        if !forced && (runs_it || entry.failed == Some(hash)) {
+        if !forced && (runs_it || entry.failed.as_deref() == Some(&hash)) {
             return None;
         }
         self.given_change(name, path, bytes)
@@ -873,7 +874,7 @@ impl ModuleTable {
                 Some(seen) => seen.moved_to(stat),
                 None => Seen::new(stat, hash),
             });
-            entry.failed = Some(hash);
+            entry.failed = Some(Box::new(hash));
         }
     }
 
@@ -906,8 +907,8 @@ fn look(entry: &Entry) -> Look {
     let Ok(snap) = Snapshot::read(&entry.path) else {
         return Look::Unreadable;
     };
-    let new_content =
-        entry.seen.is_none_or(|s| !s.is_baseline(snap.hash)) && entry.failed != Some(snap.hash);
+    let new_content = entry.seen.is_none_or(|s| !s.is_baseline(snap.hash))
+        && entry.failed.as_deref() != Some(&snap.hash);
     let analysis = new_content.then(|| analyze(&snap.bytes));
     Look::Read(snap, analysis)
 }

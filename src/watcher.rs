@@ -5,13 +5,16 @@
 //! directories (non-recursively) catches editors that save by writing a temporary file
 //! and renaming it over the original.
 //!
-//! Draining is exact, not approximate: before reading the set, `drain` writes a sentinel
-//! file and waits for the watcher to report it. Events from one watcher arrive in order,
-//! so every change saved before the drain began has been recorded by then. A watcher
-//! that does not deliver the sentinel in time is declared broken, and the caller falls
-//! back to polling. The sentinel is created in the temp directory itself (watched for
-//! that) and removed as soon as it is seen: no directory of ours exists between drains,
-//! so a process killed without cleanup (SIGHUP, SIGKILL) leaves nothing behind.
+//! Draining is exact, not approximate: every change saved before the drain began has
+//! been recorded when it reads the set. On Linux the backend flushes: the kernel queues
+//! an event before the write that caused it returns, and the drain reads that queue
+//! itself (`watcher/linux.rs`). Elsewhere `drain` writes a sentinel file and waits for
+//! the watcher to report it: events from one watcher arrive in order. A watcher that
+//! cannot be read, or does not deliver the sentinel in time, is declared broken, and
+//! the caller falls back to polling. The sentinel is created in the temp directory
+//! itself (watched for that) and removed as soon as it is seen: no directory of ours
+//! exists between drains, so a process killed without cleanup (SIGHUP, SIGKILL) leaves
+//! nothing behind.
 //!
 //! Each directory is watched by the OS while at least one subscriber asks for it: a
 //! subscriber that stops (the reloader turned off, the extension unloaded) releases its
@@ -78,6 +81,9 @@ static HUB: OnceLock<Result<Hub, String>> = OnceLock::new();
 
 struct Hub {
     backend: Backend,
+    /// Whether drains flush the backend (`Backend::FLUSHES`) rather than wait for a
+    /// sentinel (tests turn it off to exercise the sentinels on Linux).
+    flushes: bool,
     shared: Arc<HubShared>,
     sentinels: Sentinels,
     next_barrier: AtomicU64,
@@ -285,18 +291,25 @@ pub struct Watcher {
 impl Watcher {
     /// Subscribes to the watcher thread, starting it on first use.
     pub fn start() -> Result<Watcher, String> {
-        let hub = HUB.get_or_init(Hub::start).as_ref().map_err(Clone::clone)?;
+        let hub = HUB
+            .get_or_init(|| Hub::start(Backend::FLUSHES))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        Ok(Watcher::subscribe(hub))
+    }
+
+    fn subscribe(hub: &'static Hub) -> Watcher {
         hub.watch_temp_dir();
         let inbox = Arc::new(Inbox::default());
         if let Ok(mut inboxes) = hub.shared.inboxes.lock() {
             inboxes.retain(|weak| weak.strong_count() > 0);
             inboxes.push(Arc::downgrade(&inbox));
         }
-        Ok(Watcher {
+        Watcher {
             hub,
             inbox,
             watched: AHashSet::new(),
-        })
+        }
     }
 
     /// Watches `dir` (not its subdirectories). Watching a directory twice is a no-op.
@@ -388,7 +401,7 @@ impl Drop for Watcher {
 }
 
 impl Hub {
-    fn start() -> Result<Hub, String> {
+    fn start(flushes: bool) -> Result<Hub, String> {
         let shared = Arc::new(HubShared::default());
         let handler_shared = Arc::clone(&shared);
         let sentinels = Sentinels::new();
@@ -398,6 +411,7 @@ impl Hub {
         })?;
         let hub = Hub {
             backend,
+            flushes,
             shared,
             sentinels,
             next_barrier: AtomicU64::new(1),
@@ -411,6 +425,9 @@ impl Hub {
     /// no thread can be started). The hub's own reference: held for the life of the
     /// process.
     fn watch_temp_dir(&'static self) {
+        if self.flushes {
+            return; // no sentinels: see `barrier`
+        }
         self.temp_watch.started.get_or_init(|| {
             let spawned = std::thread::Builder::new()
                 .name("fastautoreload-watch-temp".into())
@@ -547,11 +564,15 @@ impl Hub {
         result
     }
 
-    /// Returns once every event that happened before the call has been recorded.
+    /// Returns once every event that happened before the call has been recorded: at
+    /// once where the backend flushes, or else when a sentinel's event arrives.
     ///
-    /// Each barrier is a new file named by its number: the event names it, so a late
+    /// Each sentinel is a new file named by its number: the event names it, so a late
     /// event of an earlier barrier can never pass for this one.
     fn barrier(&self) -> Option<()> {
+        if self.flushes {
+            return self.backend.flush();
+        }
         self.temp_dir_watched().ok()?;
         let number = self.next_barrier.fetch_add(1, Ordering::Relaxed);
         let sentinel = self.sentinels.path(number);
@@ -564,30 +585,14 @@ impl Hub {
             .ok()?;
         let arrived = *guard >= number;
         drop(guard);
-        if !cfg!(target_os = "linux") {
-            let _ = fs::remove_file(&sentinel);
-        }
+        let _ = fs::remove_file(&sentinel);
         arrived.then_some(())
     }
 }
 
-/// Makes the event that names `sentinel`. On Linux, a symbolic link made and removed at
-/// once: inotify queues events in order, so either of its two events comes after every
-/// earlier one; both are read in one wake-up of the watcher thread (a file would add an
-/// open and a close event, and its removal after the wait a third wake-up), and nothing
-/// is left in the temp directory. A link is never followed, and `symlink` fails if
-/// something is already at that path.
-#[cfg(target_os = "linux")]
-fn signal(sentinel: &Path) -> Option<()> {
-    std::os::unix::fs::symlink("fastautoreload-barrier", sentinel).ok()?;
-    let _ = fs::remove_file(sentinel);
-    Some(())
-}
-
-/// Elsewhere a new file, removed once its event arrived (event APIs that coalesce may
-/// not report a file that is already gone). create_new: never follow or reuse something
-/// already at that path.
-#[cfg(not(target_os = "linux"))]
+/// Makes the event that names `sentinel`: a new file, removed once its event arrived
+/// (event APIs that coalesce may not report a file that is already gone). create_new:
+/// never follow or reuse something already at that path.
 fn signal(sentinel: &Path) -> Option<()> {
     fs::OpenOptions::new()
         .write(true)
@@ -660,6 +665,21 @@ mod tests {
     fn os_watches(dir: &Path) -> bool {
         let hub = HUB.get().unwrap().as_ref().unwrap();
         hub.watched.lock().unwrap().ids.contains_key(dir)
+    }
+
+    #[test]
+    fn sentinels_order_the_drains_where_the_backend_cannot_flush() {
+        let hub: &'static Hub = Box::leak(Box::new(Hub::start(false).unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        let mut watcher = Watcher::subscribe(hub);
+        watcher.watch_dir(dir.path()).unwrap();
+        for round in 0..3 {
+            let path = dir.path().join(format!("m{round}.py"));
+            fs::write(&path, "x = 1\n").unwrap();
+            let paths = watcher.drain().expect("the sentinel arrives").paths;
+            assert!(paths.contains(&path), "round {round}: {paths:?}");
+            assert!(paths.iter().all(|p| hub.sentinels.number(p).is_none()));
+        }
     }
 
     #[test]

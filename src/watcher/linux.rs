@@ -7,8 +7,16 @@
 //!
 //! Only events that may change a file are asked for: not opens, reads or closes after
 //! reading, which imports, the background pass and editors cause by the thousand.
+//!
+//! The kernel queues an inotify event before the system call that caused it returns, so
+//! whatever was saved before a drain is in the queue when the drain starts: `flush`
+//! reads the queue on the caller's thread and hands everything over before returning.
+//! The queue is only ever read under one lock (the reading thread waits for it to be
+//! readable without the lock), so no event read by the thread can still be on its way
+//! when a flush returns. No barrier file is needed.
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +30,15 @@ const BUFFER: usize = 64 * 1024;
 
 pub struct Backend {
     table: Arc<Mutex<Table>>,
+    queue: Arc<Queue>,
+}
+
+/// The inotify queue and what its events go to.
+struct Queue {
+    fd: RawFd,
+    /// Held while reading and handing over: see the module comment.
+    reading: Mutex<(Inotify, Vec<u8>)>,
+    handler: Box<dyn Fn(Report) + Send + Sync>,
 }
 
 /// The watches, both ways. One lock covers adding a watch and recording it, and the
@@ -35,20 +52,34 @@ struct Table {
 
 impl Backend {
     /// Opens an inotify instance and starts the thread that reads it; `handler` gets
-    /// what each read found.
-    pub fn start(handler: impl Fn(Report) + Send + 'static) -> Result<Backend, String> {
+    /// what each read found (on that thread, or on the thread that calls `flush`).
+    pub fn start(handler: impl Fn(Report) + Send + Sync + 'static) -> Result<Backend, String> {
         let inotify = Inotify::init().map_err(|e| e.to_string())?;
         let table = Arc::new(Mutex::new(Table {
             watches: inotify.watches(),
             dirs: AHashMap::new(),
             descriptors: AHashMap::new(),
         }));
-        let reader_table = Arc::clone(&table);
+        let queue = Arc::new(Queue {
+            fd: inotify.as_raw_fd(),
+            reading: Mutex::new((inotify, vec![0u8; BUFFER])),
+            handler: Box::new(handler),
+        });
+        let (reader_table, reader_queue) = (Arc::clone(&table), Arc::clone(&queue));
         std::thread::Builder::new()
             .name("fastautoreload-watcher".into())
-            .spawn(move || read_forever(inotify, &reader_table, &handler))
+            .spawn(move || read_forever(&reader_queue, &reader_table))
             .map_err(|e| e.to_string())?;
-        Ok(Backend { table })
+        Ok(Backend { table, queue })
+    }
+
+    /// Whether `flush` works here.
+    pub const FLUSHES: bool = true;
+
+    /// Hands over every event queued before the call. None if the queue cannot be read
+    /// (the watcher is broken).
+    pub fn flush(&self) -> Option<()> {
+        self.queue.read_queued(&self.table).ok()
     }
 
     /// Watches `dir` (not its subdirectories).
@@ -98,23 +129,44 @@ fn watch_error(error: io::Error) -> WatchError {
     }
 }
 
-/// Reads events until reading fails for good; the hub then finds its barriers
-/// unanswered and falls back to polling.
-fn read_forever(mut inotify: Inotify, table: &Mutex<Table>, handler: &dyn Fn(Report)) {
-    let mut buffer = vec![0u8; BUFFER];
+/// Waits for events and reads them until reading fails for good; flushes then fail
+/// too, and the hub falls back to polling.
+fn read_forever(queue: &Queue, table: &Mutex<Table>) {
     loop {
-        let report = match inotify.read_events_blocking(&mut buffer) {
-            Ok(events) => match table.lock() {
-                Ok(table) => translate(&table, events),
-                Err(_) => Report::lost(),
-            },
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => {
-                handler(Report::lost());
-                return;
-            }
+        let mut ready = libc::pollfd {
+            fd: queue.fd,
+            events: libc::POLLIN,
+            revents: 0,
         };
-        handler(report);
+        // SAFETY: one valid pollfd, and the descriptor lives as long as `queue`.
+        let polled = unsafe { libc::poll(&mut ready, 1, -1) };
+        if polled < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if polled < 0 || queue.read_queued(table).is_err() {
+            (queue.handler)(Report::lost());
+            return;
+        }
+    }
+}
+
+impl Queue {
+    /// Reads until the queue is empty, handing each batch over under the lock.
+    fn read_queued(&self, table: &Mutex<Table>) -> io::Result<()> {
+        let mut reading = self.reading.lock().map_err(|_| io::ErrorKind::Other)?;
+        let (inotify, buffer) = &mut *reading;
+        loop {
+            let report = match inotify.read_events(buffer) {
+                Ok(events) => match table.lock() {
+                    Ok(table) => translate(&table, events),
+                    Err(_) => Report::lost(),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            (self.handler)(report);
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Backend {
 
 impl Backend {
     /// Starts notify's watcher; `handler` gets what each of its events names.
-    pub fn start(handler: impl Fn(Report) + Send + 'static) -> Result<Backend, String> {
+    pub fn start(handler: impl Fn(Report) + Send + Sync + 'static) -> Result<Backend, String> {
         let inner = notify::recommended_watcher(move |event: notify::Result<Event>| {
             if let Some(report) = reduce(event) {
                 handler(report);
@@ -39,6 +39,15 @@ impl Backend {
             Err(e) => Err(WatchError::Other(e.to_string())),
         }
     }
+
+    /// notify cannot say when its events are all in: the hub writes a barrier file
+    /// instead and waits for its event.
+    pub fn flush(&self) -> Option<()> {
+        None
+    }
+
+    /// Whether `flush` works here.
+    pub const FLUSHES: bool = false;
 
     /// Ends the watch of `dir`, if there is one.
     pub fn unwatch(&self, dir: &Path) {
