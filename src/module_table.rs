@@ -15,6 +15,7 @@ use crate::baselines::{self, Baseline, Job, Reader};
 use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
+use crate::name_index::NameIndex;
 use std::sync::Arc;
 
 use crate::imports::{scan_lines, Context, Import, PackedImports};
@@ -69,7 +70,7 @@ impl Entry {
             object_id: self.object_id,
             path: self.path.clone(),
             stat: seen.stat,
-            recorded_at_ns: seen.recorded_at_ns,
+            trusted: seen.trusted,
             library: self.library,
         }
     }
@@ -90,7 +91,9 @@ impl Entry {
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     stat: StatKey,
-    recorded_at_ns: i64,
+    /// Whether the stat key could be trusted when it was recorded (`stat_trusted`):
+    /// kept rather than the time of recording, which is all it was needed for.
+    trusted: bool,
     baseline: Base,
 }
 
@@ -112,13 +115,13 @@ impl Seen {
     fn with(stat: StatKey, baseline: Base) -> Seen {
         Seen {
             stat,
-            recorded_at_ns: now_ns(),
+            trusted: stat_trusted(&stat, now_ns()),
             baseline,
         }
     }
 
     fn trusts(&self, stat: &StatKey) -> bool {
-        *stat == self.stat && stat_trusted(&self.stat, self.recorded_at_ns)
+        *stat == self.stat && self.trusted
     }
 
     /// The same baseline, now at `stat` (a failed version, or a touch). A baseline not
@@ -177,11 +180,16 @@ pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (PackedImports, PackedOutline) {
     (PackedImports::pack(&imports), PackedOutline::pack(&outline))
 }
 
+/// The position of `name`'s entry in `entries`, by `index`.
+fn find(index: &NameIndex, entries: &[Entry], name: &str) -> Option<usize> {
+    index.get(name, |i| &entries[i].name)
+}
+
 /// The module table, in the order modules were first seen.
 #[derive(Debug, Default)]
 pub struct ModuleTable {
     entries: Vec<Entry>,
-    index: AHashMap<Arc<str>, usize>,
+    index: NameIndex,
     /// Directories of installed code: modules under them are marked as library.
     library_roots: Vec<PathBuf>,
     /// The import graph, rebuilt when modules or their imports changed.
@@ -211,16 +219,19 @@ impl ModuleTable {
         }
     }
 
+    /// The position of `name`'s entry.
+    fn find(&self, name: &str) -> Option<usize> {
+        find(&self.index, &self.entries, name)
+    }
+
     /// Whether `name` is installed code (standard library, site-packages).
     pub fn is_library(&self, name: &str) -> bool {
-        self.index
-            .get(name)
-            .is_some_and(|&i| self.entries[i].library)
+        self.find(name).is_some_and(|i| self.entries[i].library)
     }
 
     /// The first-seen position of `name` (import order), or `usize::MAX`.
     pub fn position(&self, name: &str) -> usize {
-        self.index.get(name).copied().unwrap_or(usize::MAX)
+        self.find(name).unwrap_or(usize::MAX)
     }
 
     pub fn len(&self) -> usize {
@@ -237,14 +248,13 @@ impl ModuleTable {
     }
 
     pub fn path_of(&self, name: &str) -> Option<&Path> {
-        self.index.get(name).map(|&i| &*self.entries[i].path)
+        self.find(name).map(|i| &*self.entries[i].path)
     }
 
     /// Whether `name` is tracked as this very module object.
     pub fn knows(&self, name: &str, object_id: usize) -> bool {
-        self.index
-            .get(name)
-            .is_some_and(|&i| self.entries[i].object_id == object_id)
+        self.find(name)
+            .is_some_and(|i| self.entries[i].object_id == object_id)
     }
 
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
@@ -268,11 +278,13 @@ impl ModuleTable {
         self.graph = None;
         self.paths = None;
         self.given_sources.remove(&*name);
-        match self.index.get(&*name) {
-            Some(&i) => self.entries[i] = entry,
+        match self.find(&name) {
+            Some(i) => self.entries[i] = entry,
             None => {
-                self.index.insert(name, self.entries.len());
                 self.entries.push(entry);
+                let entries = &self.entries;
+                self.index
+                    .insert(&name, entries.len() - 1, |i| &entries[i].name);
             }
         }
         path
@@ -281,7 +293,8 @@ impl ModuleTable {
     /// Makes room for `more` modules to be tracked.
     pub fn reserve(&mut self, more: usize) {
         self.entries.reserve_exact(more);
-        self.index.reserve(more);
+        let entries = &self.entries;
+        self.index.reserve(more, |i| &entries[i].name);
     }
 
     /// Drops every module for which `keep` says no (e.g. gone from `sys.modules`).
@@ -296,12 +309,7 @@ impl ModuleTable {
         if self.entries.len() != before {
             self.graph = None;
             self.paths = None;
-            self.index = self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (Arc::clone(&e.name), i))
-                .collect();
+            self.index = NameIndex::of(self.entries.iter().map(|e| &*e.name));
         }
     }
 
@@ -365,16 +373,22 @@ impl ModuleTable {
         // Asked before taking: a reader finished by then has sent everything, so what
         // it sent is taken below (one that finishes meanwhile is kept for next time).
         let finished: Vec<bool> = self.readers.iter().map(Reader::finished).collect();
-        let read: Vec<Baseline> = self.readers.iter().flat_map(Reader::take).collect();
+        let (mut read, mut receipts) = (Vec::new(), Vec::new());
+        for reader in &self.readers {
+            let (baselines, receipt) = reader.take();
+            read.extend(baselines);
+            receipts.push(receipt);
+        }
         for baseline in read {
             self.absorb_one(baseline);
         }
+        drop(receipts); // after the baselines: see `baselines::Taken`
         let mut done = finished.into_iter();
         self.readers.retain(|_| !done.next().unwrap_or(false));
     }
 
     fn absorb_one(&mut self, baseline: Baseline) {
-        let Some(&i) = self.index.get(&*baseline.name) else {
+        let Some(i) = self.find(&baseline.name) else {
             return;
         };
         let entry = &mut self.entries[i];
@@ -523,7 +537,7 @@ impl ModuleTable {
         if let Some((path, bytes)) = self.given_sources.get(name) {
             return self.given_change(name, path.clone(), bytes.to_vec());
         }
-        let entry = &self.entries[*self.index.get(name)?];
+        let entry = &self.entries[self.find(name)?];
         let snap = Snapshot::read(&entry.path).ok()?;
         let (imports, outline) = analyze(&snap.bytes);
         Some(Change {
@@ -554,7 +568,7 @@ impl ModuleTable {
         // What the module runs must be known to diff against it: read it now rather
         // than run the whole module because a background read is not done.
         self.finish_user_baselines();
-        let entry = &self.entries[*self.index.get(name)?];
+        let entry = &self.entries[self.find(name)?];
         let hash = ContentHash::of(&bytes);
         let runs_it = entry.seen.is_some_and(|s| s.is_baseline(hash));
         if !forced && (runs_it || entry.failed.as_deref() == Some(&hash)) {
@@ -564,7 +578,7 @@ impl ModuleTable {
     }
 
     fn given_change(&self, name: &str, path: PathBuf, bytes: Vec<u8>) -> Option<Change> {
-        let entry = &self.entries[*self.index.get(name)?];
+        let entry = &self.entries[self.find(name)?];
         let (imports, outline) = analyze(&bytes);
         // The module's own file keeps its stat key: it is not what the module runs.
         let stat = entry
@@ -607,7 +621,7 @@ impl ModuleTable {
     /// of values that changed elsewhere) and what depends on them. If the file changed
     /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(change.name.as_str())?];
+        let entry = &self.entries[self.find(&change.name)?];
         let current = entry.outline.as_ref()?.unpack();
         let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
@@ -620,7 +634,7 @@ impl ModuleTable {
     /// How to bring module `change.name` from the content it runs to `change`'s (and
     /// re-bind `external` names): None when there is no outline of what it runs.
     pub fn plan(&self, change: &Change, external: &External) -> Option<Plan> {
-        let entry = &self.entries[*self.index.get(change.name.as_str())?];
+        let entry = &self.entries[self.find(&change.name)?];
         let external = self.star_lines(entry, change, external);
         Some(diff_with(
             &entry.outline.as_ref()?.unpack(),
@@ -655,7 +669,7 @@ impl ModuleTable {
 
     /// The outline of what `importer` runs, unpacked; None when it is not known.
     fn unpacked_outline(&self, importer: &str) -> Option<Outline> {
-        let entry = &self.entries[*self.index.get(importer)?];
+        let entry = &self.entries[self.find(importer)?];
         entry.outline.as_ref().map(PackedOutline::unpack)
     }
 
@@ -700,7 +714,7 @@ impl ModuleTable {
         importer: &str,
         reaches: impl Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
-        let Some(&i) = self.index.get(importer) else {
+        let Some(i) = self.find(importer) else {
             return Vec::new();
         };
         let entry = &self.entries[i];
@@ -736,7 +750,7 @@ impl ModuleTable {
                 } else {
                     format!("{target}.{name}")
                 };
-                if self.index.contains_key(module.as_str()) && reaches(&module) {
+                if self.find(&module).is_some() && reaches(&module) {
                     aliases.push((bound_as.clone(), module));
                 }
             }
@@ -757,7 +771,7 @@ impl ModuleTable {
                     };
                     let child = rest.split('.').next().unwrap_or_default();
                     let module = format!("{prefix}{child}");
-                    if self.index.contains_key(module.as_str()) && reaches(&module) {
+                    if self.find(&module).is_some() && reaches(&module) {
                         aliases.push((child.to_owned(), module));
                     }
                 }
@@ -782,7 +796,7 @@ impl ModuleTable {
                 package: e.package(),
                 imports,
             });
-            ImportGraph::build(nodes, |name| index.contains_key(name))
+            ImportGraph::build(nodes, |name| find(index, entries, name).is_some())
         })
     }
 
@@ -803,9 +817,8 @@ impl ModuleTable {
         self.finish_user_baselines();
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         let same_imports = changes.iter().all(|c| {
-            self.index
-                .get(c.name.as_str())
-                .is_some_and(|&i| self.entries[i].imports.holds(&c.imports))
+            self.find(&c.name)
+                .is_some_and(|i| self.entries[i].imports.holds(&c.imports))
         });
         if same_imports {
             return self.reload_order(&names);
@@ -834,8 +847,7 @@ impl ModuleTable {
                 package: e.package(),
                 imports: new_imports.get(&*e.name).copied().unwrap_or(unpacked),
             });
-        let index = &self.index;
-        let graph = ImportGraph::build(nodes, |name| index.contains_key(name));
+        let graph = ImportGraph::build(nodes, |name| self.find(name).is_some());
         graph.reload_order(&names, |n| self.position(n))
     }
 
@@ -879,7 +891,7 @@ impl ModuleTable {
     }
 
     fn entry_mut(&mut self, name: &str) -> Option<&mut Entry> {
-        let i = *self.index.get(name)?;
+        let i = self.find(name)?;
         Some(&mut self.entries[i])
     }
 }
