@@ -15,6 +15,7 @@ use crate::baselines::{self, Baseline, Job, Reader};
 use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
+use crate::kept::Kept;
 use crate::name_index::NameIndex;
 use std::sync::Arc;
 
@@ -49,14 +50,12 @@ struct Entry {
     seen: Option<Seen>,
     /// Boxed: rare, and the table holds an entry per module for the whole session.
     failed: Option<Box<ContentHash>>,
-    /// The imports of the content the module runs (scanned when that content is read),
-    /// packed: unpacked when the import graph is built.
-    imports: PackedImports,
     /// Installed code (the standard library, site-packages) rather than the user's own.
     library: bool,
-    /// The statements of the content the module runs, for the differ: kept packed, and
-    /// unpacked only when the module changes.
-    outline: Option<PackedOutline>,
+    /// The imports of the content the module runs (scanned when that content is read)
+    /// and, for the user's modules, its statements for the differ: packed, unpacked
+    /// when the import graph is built or the module changes.
+    kept: Kept,
     /// The detector named this file and it has not been looked at since: a change
     /// noticed stays pending until the module is checked (it may be skipped, or not
     /// selected in mode 1, at the moment it is noticed).
@@ -270,9 +269,8 @@ impl ModuleTable {
             object_id,
             seen: None,
             failed: None,
-            imports: PackedImports::default(),
             library,
-            outline: None,
+            kept: Kept::default(),
             dirty: false,
         };
         self.graph = None;
@@ -410,12 +408,11 @@ impl ModuleTable {
             if !imports.is_empty() {
                 self.graph = None;
             }
-            // Copied here rather than moved: made on the reader's thread, they would
+            // Made anew here rather than moved: made on the reader's thread, they would
             // stay in its malloc arena among the pages its reads freed, and keep those
             // resident for the rest of the session (once copied, the reader hands them
             // all back).
-            entry.imports = imports.clone();
-            entry.outline = Some(outline.clone());
+            entry.kept = Kept::new(&imports, Some(&outline));
         }
     }
 
@@ -508,8 +505,9 @@ impl ModuleTable {
                 (None, analysis) => {
                     entry.seen = Some(Seen::new(snap.stat, snap.hash));
                     if let Some((imports, outline)) = analysis {
-                        entry.imports = PackedImports::pack(&imports);
-                        entry.outline = Some(PackedOutline::pack(&outline));
+                        let (imports, outline) =
+                            (PackedImports::pack(&imports), PackedOutline::pack(&outline));
+                        entry.kept = Kept::new(&imports, Some(&outline));
                     }
                     self.graph = None;
                 }
@@ -622,7 +620,7 @@ impl ModuleTable {
     /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[self.find(&change.name)?];
-        let current = entry.outline.as_ref()?.unpack();
+        let current = entry.kept.outline()?;
         let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
             Some(rerun(&current, &external))
@@ -637,7 +635,7 @@ impl ModuleTable {
         let entry = &self.entries[self.find(&change.name)?];
         let external = self.star_lines(entry, change, external);
         Some(diff_with(
-            &entry.outline.as_ref()?.unpack(),
+            &entry.kept.outline()?,
             change.outline.as_deref()?,
             &external,
         ))
@@ -670,7 +668,7 @@ impl ModuleTable {
     /// The outline of what `importer` runs, unpacked; None when it is not known.
     fn unpacked_outline(&self, importer: &str) -> Option<Outline> {
         let entry = &self.entries[self.find(importer)?];
-        entry.outline.as_ref().map(PackedOutline::unpack)
+        entry.kept.outline()
     }
 
     /// Whether a statement of what `importer` runs (or a function it defines) reads one
@@ -718,7 +716,7 @@ impl ModuleTable {
             return Vec::new();
         };
         let entry = &self.entries[i];
-        let imports = entry.imports.unpack();
+        let imports = entry.kept.imports();
         let mut aliases = Vec::new();
         for import in imports.iter().filter(|i| i.context == Context::Module) {
             let Some(target) = import.absolute_module(entry.package()) else {
@@ -790,7 +788,7 @@ impl ModuleTable {
         let entries = &self.entries;
         let index = &self.index;
         self.graph.get_or_insert_with(|| {
-            let imports: Vec<Vec<Import>> = entries.iter().map(|e| e.imports.unpack()).collect();
+            let imports: Vec<Vec<Import>> = entries.iter().map(|e| e.kept.imports()).collect();
             let nodes = entries.iter().zip(&imports).map(|(e, imports)| Node {
                 name: &e.name,
                 package: e.package(),
@@ -818,7 +816,7 @@ impl ModuleTable {
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         let same_imports = changes.iter().all(|c| {
             self.find(&c.name)
-                .is_some_and(|i| self.entries[i].imports.holds(&c.imports))
+                .is_some_and(|i| self.entries[i].kept.holds_imports(&c.imports))
         });
         if same_imports {
             return self.reload_order(&names);
@@ -834,7 +832,7 @@ impl ModuleTable {
                 if new_imports.contains_key(&*e.name) {
                     Vec::new()
                 } else {
-                    e.imports.unpack()
+                    e.kept.imports()
                 }
             })
             .collect();
@@ -871,9 +869,10 @@ impl ModuleTable {
         if let Some(entry) = self.entry_mut(&change.name) {
             entry.seen = Some(Seen::new(change.stat, change.hash));
             entry.failed = None;
-            entry.outline = change.outline.as_deref().map(PackedOutline::pack);
-            if !entry.imports.holds(&change.imports) {
-                entry.imports = PackedImports::pack(&change.imports);
+            let same_imports = entry.kept.holds_imports(&change.imports);
+            let outline = change.outline.as_deref().map(PackedOutline::pack);
+            entry.kept = Kept::new(&PackedImports::pack(&change.imports), outline.as_ref());
+            if !same_imports {
                 self.graph = None;
             }
         }

@@ -30,11 +30,17 @@ impl PackedImports {
         *self == PackedImports::pack(imports)
     }
 
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn unpack(&self) -> Vec<Import> {
-        let mut reader = Reader {
-            bytes: &self.0,
-            at: 0,
-        };
+        PackedImports::unpack_from(&self.0)
+    }
+
+    /// Unpacks what `as_bytes` gave (kept elsewhere, as `Kept` does).
+    pub fn unpack_from(bytes: &[u8]) -> Vec<Import> {
+        let mut reader = Reader { bytes, at: 0 };
         let mut imports = Vec::new();
         while reader.at < reader.bytes.len() {
             match read_import(&mut reader) {

@@ -45,9 +45,18 @@ impl PackedOutline {
         PackedOutline(packed.out.into_boxed_slice())
     }
 
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn unpack(&self) -> Outline {
+        PackedOutline::unpack_from(&self.0)
+    }
+
+    /// Unpacks what `as_bytes` gave (kept elsewhere, as `Kept` does).
+    pub fn unpack_from(bytes: &[u8]) -> Outline {
         let mut reader = Reader {
-            bytes: &self.0,
+            bytes,
             at: 0,
             table: Vec::new(),
         };
