@@ -10,18 +10,19 @@ use ahash::{AHashMap, AHashSet};
 use crate::detector::Candidates;
 
 /// Module positions by source path and by directory, kept as sorted `(hash, position)`
-/// pairs: 12 bytes a module instead of a map holding a copy of every path. Two paths
-/// with the same 64-bit hash only make one more module looked at (a stat that finds it
-/// unchanged), never one less.
+/// pairs: 8 bytes a module instead of a map holding a copy of every path. Two paths
+/// with the same 32-bit hash only make one more module looked at (a stat that finds it
+/// unchanged), never one less (among 10,000 paths, any two share one about once in 80).
 #[derive(Debug, Default)]
 pub struct PathIndex {
-    by_path: Vec<(u64, u32)>,
-    by_dir: Vec<(u64, u32)>,
+    by_path: Vec<(u32, u32)>,
+    by_dir: Vec<(u32, u32)>,
 }
 
 /// Fixed seeds: the index is rebuilt whole, never merged, so any seeds do.
-fn path_hash(path: &Path) -> u64 {
-    ahash::RandomState::with_seeds(0x5eed, 0xfa57, 0xa070, 0x7e10).hash_one(path)
+fn path_hash(path: &Path) -> u32 {
+    let hash = ahash::RandomState::with_seeds(0x5eed, 0xfa57, 0xa070, 0x7e10).hash_one(path);
+    (hash >> 32) as u32 ^ hash as u32
 }
 
 impl PathIndex {
@@ -58,7 +59,7 @@ impl PathIndex {
 }
 
 /// The positions recorded under `path`'s hash in `pairs` (sorted).
-fn positions<'a>(pairs: &'a [(u64, u32)], path: &Path) -> impl Iterator<Item = usize> + 'a {
+fn positions<'a>(pairs: &'a [(u32, u32)], path: &Path) -> impl Iterator<Item = usize> + 'a {
     let hash = path_hash(path);
     let start = pairs.partition_point(|&(h, _)| h < hash);
     pairs[start..]
