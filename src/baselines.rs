@@ -8,7 +8,6 @@
 //! window): otherwise the file changed since load, the imported content is unknown, and
 //! the module is reloaded whole when its change is found, so no edit is ever missed.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -17,15 +16,16 @@ use std::time::Duration;
 
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::imports::PackedImports;
+use crate::module_key::ModuleKey;
 use crate::module_table::analyze_to_keep;
 use crate::outline::PackedOutline;
 
 /// One module whose baseline is to be read.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub name: Arc<str>,
+    /// The module's name and source path.
+    pub key: ModuleKey,
     pub object_id: usize,
-    pub path: Arc<Path>,
     /// The stat key recorded when the module was first seen, and whether it could be
     /// trusted then (`stat_trusted`).
     pub stat: StatKey,
@@ -37,7 +37,7 @@ pub struct Job {
 /// What reading a baseline found.
 #[derive(Debug)]
 pub struct Baseline {
-    pub name: Arc<str>,
+    pub key: ModuleKey,
     pub object_id: usize,
     pub stat: StatKey,
     /// None: the file changed since the module was seen (or cannot be trusted or read),
@@ -66,7 +66,7 @@ pub fn read(job: &Job) -> Baseline {
 
 fn read_checked(job: &Job, later: bool) -> Baseline {
     let mut baseline = Baseline {
-        name: job.name.clone(),
+        key: job.key.clone(),
         object_id: job.object_id,
         stat: job.stat,
         hash: None,
@@ -75,10 +75,10 @@ fn read_checked(job: &Job, later: bool) -> Baseline {
     if later && urgent(job) {
         return baseline;
     }
-    let Ok(snap) = Snapshot::read(&job.path) else {
+    let Ok(snap) = Snapshot::read(job.key.path()) else {
         return baseline;
     };
-    let unchanged_after = StatKey::of(&job.path).is_ok_and(|after| after == job.stat);
+    let unchanged_after = StatKey::of(job.key.path()).is_ok_and(|after| after == job.stat);
     if snap.stat != job.stat || !unchanged_after {
         return baseline;
     }
@@ -276,10 +276,9 @@ pub(crate) mod tests {
     fn job_for(path: PathBuf, recorded_at_ns: i64) -> Job {
         let stat = StatKey::of(&path).unwrap();
         Job {
-            name: "m".into(),
+            key: ModuleKey::new("m", &path),
             object_id: 1,
             stat,
-            path: path.into(),
             trusted: stat_trusted(&stat, recorded_at_ns),
             library: false,
         }
@@ -338,7 +337,7 @@ pub(crate) mod tests {
                 fs::write(&path, format!("X = {i}\n")).unwrap();
                 age(&path, 60);
                 Job {
-                    name: format!("m{i}").into(),
+                    key: ModuleKey::new(&format!("m{i}"), &path),
                     library: i % 2 == 0,
                     ..job_for(path, now_ns())
                 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use ahash::AHashSet;
 
 use crate::activity::Activity;
+use crate::module_key::{ByPath, ModuleKey};
 use crate::path_index::{resolve, Links};
 use crate::watcher::{WatchError, Watcher};
 
@@ -50,7 +51,7 @@ pub struct Detector {
     limit_noted: bool,
     /// Every file given to `watch`, to notice when one becomes a link (shared with the
     /// module table: no copy of each path).
-    files: AHashSet<Arc<Path>>,
+    files: AHashSet<ByPath>,
     links: Links,
     /// Watches released while reloading is off: every file is looked at when asked.
     suspended: bool,
@@ -128,7 +129,7 @@ impl Detector {
         let dirs: AHashSet<PathBuf> = self
             .files
             .iter()
-            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .filter_map(|f| f.0.path().parent().map(Path::to_path_buf))
             .collect();
         for dir in dirs {
             self.watch_dir(&dir);
@@ -181,27 +182,27 @@ impl Detector {
         } else {
             Vec::new()
         };
-        self.watch_files(vec![Arc::from(file)], &links);
+        self.watch_files(vec![ModuleKey::new("", file)], &links);
     }
 
     /// `watch` for many files at once, `links` being those among them that are symbolic
     /// links (known from the stat the table took): only those are resolved.
-    pub fn watch_files(&mut self, files: Vec<Arc<Path>>, links: &[PathBuf]) {
+    pub fn watch_files(&mut self, files: Vec<ModuleKey>, links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
         }
         if self.suspended {
             // Watched, and their links followed, on `resume`.
-            self.files.extend(files);
+            self.files.extend(files.into_iter().map(ByPath));
             return;
         }
         // Thousands of files share a few hundred directories: each is looked up once.
-        let dirs: AHashSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+        let dirs: AHashSet<&Path> = files.iter().filter_map(|f| f.path().parent()).collect();
         for dir in dirs {
             self.watch_dir(dir);
         }
-        self.files.extend(files);
+        self.files.extend(files.into_iter().map(ByPath));
         for link in links {
             self.follow(link);
         }
@@ -328,9 +329,9 @@ impl Detector {
     }
 
     fn follow_all(&mut self) {
-        let files: Vec<Arc<Path>> = self.files.iter().cloned().collect();
+        let files: Vec<ModuleKey> = self.files.iter().map(|f| f.0.clone()).collect();
         for file in &files {
-            self.follow(file);
+            self.follow(file.path());
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod import_graph;
 pub mod imports;
 pub mod kept;
 pub mod lexer;
+pub mod module_key;
 pub mod module_table;
 pub mod name_index;
 pub mod outline;

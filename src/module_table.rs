@@ -16,6 +16,7 @@ use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
 use crate::kept::Kept;
+use crate::module_key::ModuleKey;
 use crate::name_index::NameIndex;
 use std::sync::Arc;
 
@@ -42,9 +43,8 @@ fn racy_window(mtime_ns: i64) -> i64 {
 
 #[derive(Debug)]
 struct Entry {
-    /// Shared with the index and with the background reads' jobs.
-    name: Arc<str>,
-    path: Arc<Path>,
+    /// Its name and source path, shared with the detector and the background reads.
+    key: ModuleKey,
     /// Identifies the module object, so a module replaced in `sys.modules` starts over.
     object_id: usize,
     seen: Option<Seen>,
@@ -63,11 +63,18 @@ struct Entry {
 }
 
 impl Entry {
+    fn name(&self) -> &str {
+        self.key.name()
+    }
+
+    fn path(&self) -> &Path {
+        self.key.path()
+    }
+
     fn job(&self, seen: Seen) -> Job {
         Job {
-            name: self.name.clone(),
+            key: self.key.clone(),
             object_id: self.object_id,
-            path: self.path.clone(),
             stat: seen.stat,
             trusted: seen.trusted,
             library: self.library,
@@ -76,10 +83,14 @@ impl Entry {
 
     /// The package relative imports resolve against (`__package__`).
     fn package(&self) -> &str {
-        if self.path.file_stem().is_some_and(|stem| stem == "__init__") {
-            &self.name
+        if self
+            .path()
+            .file_stem()
+            .is_some_and(|stem| stem == "__init__")
+        {
+            self.name()
         } else {
-            self.name
+            self.name()
                 .rsplit_once('.')
                 .map_or("", |(package, _)| package)
         }
@@ -181,7 +192,7 @@ pub(crate) fn analyze_to_keep(bytes: &[u8]) -> (PackedImports, PackedOutline) {
 
 /// The position of `name`'s entry in `entries`, by `index`.
 fn find(index: &NameIndex, entries: &[Entry], name: &str) -> Option<usize> {
-    index.get(name, |i| &entries[i].name)
+    index.get(name, |i| entries[i].name())
 }
 
 /// The module table, in the order modules were first seen.
@@ -247,7 +258,7 @@ impl ModuleTable {
     }
 
     pub fn path_of(&self, name: &str) -> Option<&Path> {
-        self.find(name).map(|i| &*self.entries[i].path)
+        self.find(name).map(|i| self.entries[i].path())
     }
 
     /// Whether `name` is tracked as this very module object.
@@ -257,15 +268,13 @@ impl ModuleTable {
     }
 
     /// Starts tracking a module (or starts over, if it was replaced). Its baseline is
-    /// read by `stat_new` and `read_new` (or `read_baselines`). Returns the path as the
-    /// table holds it, to share.
-    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) -> Arc<Path> {
+    /// read by `stat_new` and `read_new` (or `read_baselines`). Returns the name and
+    /// path as the table holds them, to share.
+    pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) -> ModuleKey {
         let library = self.library_roots.iter().any(|root| path.starts_with(root));
-        let name: Arc<str> = Arc::from(name);
-        let path: Arc<Path> = Arc::from(path);
+        let key = ModuleKey::new(name, &path);
         let entry = Entry {
-            name: Arc::clone(&name),
-            path: Arc::clone(&path),
+            key: key.clone(),
             object_id,
             seen: None,
             failed: None,
@@ -275,30 +284,30 @@ impl ModuleTable {
         };
         self.graph = None;
         self.paths = None;
-        self.given_sources.remove(&*name);
-        match self.find(&name) {
+        self.given_sources.remove(name);
+        match self.find(name) {
             Some(i) => self.entries[i] = entry,
             None => {
                 self.entries.push(entry);
                 let entries = &self.entries;
                 self.index
-                    .insert(&name, entries.len() - 1, |i| &entries[i].name);
+                    .insert(name, entries.len() - 1, |i| entries[i].name());
             }
         }
-        path
+        key
     }
 
     /// Makes room for `more` modules to be tracked.
     pub fn reserve(&mut self, more: usize) {
         self.entries.reserve_exact(more);
         let entries = &self.entries;
-        self.index.reserve(more, |i| &entries[i].name);
+        self.index.reserve(more, |i| entries[i].name());
     }
 
     /// Drops every module for which `keep` says no (e.g. gone from `sys.modules`).
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         let before = self.entries.len();
-        self.entries.retain(|e| keep(&e.name));
+        self.entries.retain(|e| keep(e.name()));
         // Entries are kept all session: no spare capacity from the pushes that made them.
         if self.entries.capacity() > self.entries.len() + self.entries.len() / 4 {
             self.entries.shrink_to_fit();
@@ -307,7 +316,7 @@ impl ModuleTable {
         if self.entries.len() != before {
             self.graph = None;
             self.paths = None;
-            self.index = NameIndex::of(self.entries.iter().map(|e| &*e.name));
+            self.index = NameIndex::of(self.entries.iter().map(|e| e.name()));
         }
     }
 
@@ -321,7 +330,7 @@ impl ModuleTable {
             .par_iter_mut()
             .filter(|e| e.seen.is_none())
             .filter_map(|entry| {
-                let (stat, link) = StatKey::of_and_is_link(&entry.path).ok()?;
+                let (stat, link) = StatKey::of_and_is_link(entry.path()).ok()?;
                 let seen = Seen::with(stat, Base::Pending);
                 entry.seen = Some(seen);
                 Some((entry.job(seen), link))
@@ -330,7 +339,7 @@ impl ModuleTable {
         let links = stated
             .iter()
             .filter(|(_, link)| *link)
-            .map(|(job, _)| job.path.to_path_buf())
+            .map(|(job, _)| job.key.path().to_path_buf())
             .collect();
         (stated.into_iter().map(|(job, _)| job).collect(), links)
     }
@@ -386,7 +395,7 @@ impl ModuleTable {
     }
 
     fn absorb_one(&mut self, baseline: Baseline) {
-        let Some(i) = self.find(&baseline.name) else {
+        let Some(i) = self.find(baseline.key.name()) else {
             return;
         };
         let entry = &mut self.entries[i];
@@ -457,7 +466,7 @@ impl ModuleTable {
         let entries = &self.entries;
         let paths = self
             .paths
-            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| &*e.path)));
+            .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path())));
         for i in paths.select(candidates, entries.len()) {
             self.entries[i].dirty = true;
             self.any_dirty = true;
@@ -477,8 +486,8 @@ impl ModuleTable {
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
             e.dirty
-                && !skip.contains(&*e.name)
-                && selected.as_ref().is_none_or(|s| s.contains(&*e.name))
+                && !skip.contains(e.name())
+                && selected.as_ref().is_none_or(|s| s.contains(e.name()))
         };
         let entries = &self.entries;
         let selected: Vec<usize> = (0..entries.len())
@@ -514,8 +523,8 @@ impl ModuleTable {
                 (Some(seen), None) => entry.seen = Some(seen.moved_to(snap.stat)),
                 (Some(seen), Some((imports, outline))) => changes.push(Change {
                     baseline_known: matches!(seen.baseline, Base::Known(_)),
-                    name: entry.name.to_string(),
-                    path: entry.path.to_path_buf(),
+                    name: entry.name().to_string(),
+                    path: entry.path().to_path_buf(),
                     bytes: snap.bytes,
                     hash: snap.hash,
                     stat: snap.stat,
@@ -536,11 +545,11 @@ impl ModuleTable {
             return self.given_change(name, path.clone(), bytes.to_vec());
         }
         let entry = &self.entries[self.find(name)?];
-        let snap = Snapshot::read(&entry.path).ok()?;
+        let snap = Snapshot::read(entry.path()).ok()?;
         let (imports, outline) = analyze(&snap.bytes);
         Some(Change {
-            name: entry.name.to_string(),
-            path: entry.path.to_path_buf(),
+            name: entry.name().to_string(),
+            path: entry.path().to_path_buf(),
             bytes: snap.bytes,
             hash: snap.hash,
             stat: snap.stat,
@@ -582,7 +591,7 @@ impl ModuleTable {
         let stat = entry
             .seen
             .map(|s| s.stat)
-            .or_else(|| StatKey::of(&entry.path).ok())
+            .or_else(|| StatKey::of(entry.path()).ok())
             .unwrap_or(StatKey {
                 mtime_ns: 0,
                 size: 0,
@@ -755,8 +764,8 @@ impl ModuleTable {
         }
         // A package's namespace also holds each submodule its imports bring in, under its
         // own name (toolz's `functoolz`, bound by `from .functoolz import *`).
-        if *entry.package() == *entry.name {
-            let prefix = format!("{}.", entry.name);
+        if *entry.package() == *entry.name() {
+            let prefix = format!("{}.", entry.name());
             for import in imports.iter().filter(|i| i.context == Context::Module) {
                 let Some(target) = import.absolute_module(entry.package()) else {
                     continue;
@@ -790,7 +799,7 @@ impl ModuleTable {
         self.graph.get_or_insert_with(|| {
             let imports: Vec<Vec<Import>> = entries.iter().map(|e| e.kept.imports()).collect();
             let nodes = entries.iter().zip(&imports).map(|(e, imports)| Node {
-                name: &e.name,
+                name: e.name(),
                 package: e.package(),
                 imports,
             });
@@ -829,7 +838,7 @@ impl ModuleTable {
             .entries
             .iter()
             .map(|e| {
-                if new_imports.contains_key(&*e.name) {
+                if new_imports.contains_key(e.name()) {
                     Vec::new()
                 } else {
                     e.kept.imports()
@@ -841,9 +850,9 @@ impl ModuleTable {
             .iter()
             .zip(&unpacked)
             .map(|(e, unpacked)| Node {
-                name: &e.name,
+                name: e.name(),
                 package: e.package(),
-                imports: new_imports.get(&*e.name).copied().unwrap_or(unpacked),
+                imports: new_imports.get(e.name()).copied().unwrap_or(unpacked),
             });
         let graph = ImportGraph::build(nodes, |name| self.find(name).is_some());
         graph.reload_order(&names, |n| self.position(n))
@@ -909,13 +918,13 @@ enum Look {
 
 /// Reads the file if its stat says it may differ from what was seen (or nothing was).
 fn look(entry: &Entry) -> Look {
-    let Ok(stat) = StatKey::of(&entry.path) else {
+    let Ok(stat) = StatKey::of(entry.path()) else {
         return Look::Unreadable;
     };
     if entry.seen.is_some_and(|seen| seen.trusts(&stat)) {
         return Look::Unmoved;
     }
-    let Ok(snap) = Snapshot::read(&entry.path) else {
+    let Ok(snap) = Snapshot::read(entry.path()) else {
         return Look::Unreadable;
     };
     let new_content = entry.seen.is_none_or(|s| !s.is_baseline(snap.hash))
