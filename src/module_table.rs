@@ -325,17 +325,24 @@ impl ModuleTable {
     /// Watch their directories between the two calls: a change after the stat is then
     /// either seen by the read (the stat moved) or reported by the watcher.
     pub fn stat_new(&mut self) -> (Vec<Job>, Vec<PathBuf>) {
-        let stated: Vec<(Job, bool)> = self
+        // An indexed collect: rayon writes the results into one vector made here. A
+        // filtered one would have each worker thread grow lists of its own, whose freed
+        // pages stay resident in that thread's malloc arena for the rest of the session
+        // (half a megabyte a thread at 10,000 modules).
+        let stated: Vec<Option<(Job, bool)>> = self
             .entries
             .par_iter_mut()
-            .filter(|e| e.seen.is_none())
-            .filter_map(|entry| {
+            .map(|entry| {
+                if entry.seen.is_some() {
+                    return None;
+                }
                 let (stat, link) = StatKey::of_and_is_link(entry.path()).ok()?;
                 let seen = Seen::with(stat, Base::Pending);
                 entry.seen = Some(seen);
                 Some((entry.job(seen), link))
             })
             .collect();
+        let stated: Vec<(Job, bool)> = stated.into_iter().flatten().collect();
         let links = stated
             .iter()
             .filter(|(_, link)| *link)
