@@ -10,7 +10,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySet, PyString, PyType};
 
-use super::attrs::{interned, optional};
+use super::attrs::{function_attribute, interned};
 use super::heap;
 
 /// Function attributes a patch may write (the closure is saved on its own).
@@ -94,7 +94,7 @@ impl<'py> Journal<'py> {
         }
         let mut attrs = Vec::new();
         for attr in function_attrs(function.py()) {
-            if let Some(value) = optional(function, attr) {
+            if let Some(value) = function_attribute(function, attr) {
                 attrs.push((attr.clone(), value));
             }
         }

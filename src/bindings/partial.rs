@@ -7,7 +7,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use super::attrs::{interned, optional, wrapper_links};
+use super::attrs::{function_attribute, interned, optional, set_attribute, wrapper_links};
 use super::errors::internal;
 use super::line_shift::shift_lines;
 use super::patch::Canon;
@@ -164,7 +164,7 @@ fn patch_bodies<'py>(
         for attr in kept {
             new.setattr(attr, old.getattr(attr)?)?;
         }
-        if let Some(params) = optional(old, intern!(py, "__type_params__")) {
+        if let Some(params) = function_attribute(old, intern!(py, "__type_params__")) {
             new.setattr(intern!(new.py(), "__type_params__"), params)?;
         }
         canon.pair(&new, old);
@@ -246,11 +246,11 @@ fn stale_caches<'py>(
     let mut item = root;
     for _ in 0..8 {
         let Some(current) = item else { break };
-        if current.hasattr(intern!(py, "cache_clear"))? {
+        if set_attribute(&current, intern!(py, "cache_clear")).is_some() {
             canon.stale_caches.push(current.clone());
         }
-        item = optional(&current, intern!(py, "__wrapped__"))
-            .or_else(|| optional(&current, intern!(py, "__func__")));
+        item = set_attribute(&current, intern!(py, "__wrapped__"))
+            .or_else(|| set_attribute(&current, intern!(py, "__func__")));
     }
     Ok(())
 }
@@ -313,7 +313,7 @@ pub(super) fn find_function_where<'py>(
             continue;
         }
         for attr in wrapper_links(py) {
-            if let Some(inner) = optional(&item, attr) {
+            if let Some(inner) = set_attribute(&item, attr) {
                 if !inner.is_none() {
                     pending.push((inner, depth + 1));
                 }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyTuple, PyType};
 
 use super::Canon;
-use crate::bindings::attrs::{optional, wrapper_links};
+use crate::bindings::attrs::{set_attribute, wrapper_links};
 use crate::bindings::events::Warning;
 
 /// Class-dict keys never copied between versions: the instance dict and weakref slots
@@ -254,7 +254,7 @@ fn wrapped_functions<'py>(value: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
             found.push(item.clone());
         }
         for attr in wrapper_links(item.py()) {
-            if let Some(inner) = optional(&item, attr) {
+            if let Some(inner) = set_attribute(&item, attr) {
                 if !inner.is_none() && !inner.is(&item) {
                     pending.push(inner);
                 }

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyString, PyTuple};
 
 use super::Canon;
-use crate::bindings::attrs::{interned, optional};
+use crate::bindings::attrs::{function_attribute, interned, optional};
 use crate::bindings::heap;
 
 /// Function attributes copied from the new version as they are (the closure, code and
@@ -45,7 +45,7 @@ impl<'py> Canon<'py> {
         heap::set_closure(old, &new.getattr(intern!(new.py(), "__closure__"))?)?;
         old.setattr(intern!(old.py(), "__code__"), new_code)?;
         for attr in copied_attrs(new.py()) {
-            if let Some(value) = optional(new, attr) {
+            if let Some(value) = function_attribute(new, attr) {
                 old.setattr(attr, value)?;
             }
         }
