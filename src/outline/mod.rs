@@ -225,20 +225,20 @@ fn statement(lines: &[Line<'_>]) -> Statement {
     };
     // A class body binds into the class, not the module.
     let binds = match &kind {
-        Kind::Class { name, .. } => vec![name.clone()],
-        _ => names.binds,
+        Kind::Class { name, .. } => Box::new([name.clone()]),
+        _ => owned(&names.binds),
     };
     Statement {
         kind,
         first_line,
         last_line,
         fingerprint,
-        binds: binds.into(),
-        reads: names.reads.into(),
-        mutates: names.mutates.into(),
-        body_reads: names.body_reads.into(),
-        attrs: names.attrs.into(),
-        body_attrs: names.body_attrs.into(),
+        binds,
+        reads: owned(&names.reads),
+        mutates: owned(&names.mutates),
+        body_reads: owned(&names.body_reads),
+        attrs: owned(&names.attrs),
+        body_attrs: owned(&names.body_attrs),
         star_import: names.star_import,
         future_import,
         docstring,
@@ -247,6 +247,11 @@ fn statement(lines: &[Line<'_>]) -> Statement {
             Some(Token::Name("import" | "from"))
         ),
     }
+}
+
+/// The names a statement keeps: its own copies, since the source goes away.
+fn owned(names: &[&str]) -> Box<[String]> {
+    names.iter().map(|name| (*name).to_owned()).collect()
 }
 
 /// A hash of the statement's tokens and nesting, blind to positions, comments and

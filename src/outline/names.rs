@@ -10,35 +10,35 @@ use crate::lexer::{header_colon, simple_statements, split_top_level, Line, Token
 
 /// What one statement binds and reads.
 #[derive(Debug, Default)]
-pub struct Names {
-    pub binds: Vec<String>,
-    pub reads: Vec<String>,
+pub struct Names<'a> {
+    pub binds: Vec<&'a str>,
+    pub reads: Vec<&'a str>,
     /// Names whose object it changes in place (`x.append(1)`, `x.a = 1`, `x[k] = 1`).
-    pub mutates: Vec<String>,
+    pub mutates: Vec<&'a str>,
     /// Names read inside the bodies of the functions it defines (when they are called).
-    pub body_reads: Vec<String>,
+    pub body_reads: Vec<&'a str>,
     /// Attribute names (after a `.`) it uses when it runs.
-    pub attrs: Vec<String>,
+    pub attrs: Vec<&'a str>,
     /// Attribute names used inside the bodies of the functions it defines.
-    pub body_attrs: Vec<String>,
+    pub body_attrs: Vec<&'a str>,
     pub star_import: bool,
 }
 
-impl Names {
-    fn bind(&mut self, name: &str) {
-        if !self.binds.iter().any(|b| b == name) {
-            self.binds.push(name.to_owned());
+impl<'a> Names<'a> {
+    fn bind(&mut self, name: &'a str) {
+        if !self.binds.contains(&name) {
+            self.binds.push(name);
         }
     }
 
-    fn mutate(&mut self, name: &str) {
-        if !KEYWORDS.contains(&name) && !self.mutates.iter().any(|m| m == name) {
-            self.mutates.push(name.to_owned());
+    fn mutate(&mut self, name: &'a str) {
+        if !KEYWORDS.contains(&name) && !self.mutates.contains(&name) {
+            self.mutates.push(name);
         }
     }
 
     /// Records what a function body (analysed as `body`) reads from outside itself.
-    fn body_globals(&mut self, body: &Names, params: &[String]) {
+    fn body_globals(&mut self, body: &Names<'a>, params: &[&'a str]) {
         let used = body
             .reads
             .iter()
@@ -47,7 +47,7 @@ impl Names {
         for name in used {
             let local = body.binds.contains(name) || params.contains(name);
             if !local && !self.body_reads.contains(name) {
-                self.body_reads.push(name.clone());
+                self.body_reads.push(name);
             }
         }
         for attr in body.attrs.iter().chain(&body.body_attrs) {
@@ -56,7 +56,7 @@ impl Names {
     }
 
     /// Records the attribute names in `tokens` (each name right after a `.`).
-    fn note_attrs(&mut self, tokens: &[Token<'_>]) {
+    fn note_attrs(&mut self, tokens: &[Token<'a>]) {
         for pair in tokens.windows(2) {
             if let [Token::Op("."), Token::Name(name)] = pair {
                 push_new(&mut self.attrs, name);
@@ -64,14 +64,14 @@ impl Names {
         }
     }
 
-    fn read(&mut self, name: &str) {
-        if !KEYWORDS.contains(&name) && !self.reads.iter().any(|r| r == name) {
-            self.reads.push(name.to_owned());
+    fn read(&mut self, name: &'a str) {
+        if !KEYWORDS.contains(&name) && !self.reads.contains(&name) {
+            self.reads.push(name);
         }
     }
 
     /// Every name in `tokens` that is not an attribute (after a `.`).
-    fn read_all(&mut self, tokens: &[Token<'_>]) {
+    fn read_all(&mut self, tokens: &[Token<'a>]) {
         for (i, token) in tokens.iter().enumerate() {
             if let Token::Name(name) = token {
                 if i == 0 || tokens[i - 1] != Token::Op(".") {
@@ -82,9 +82,9 @@ impl Names {
     }
 }
 
-fn push_new(list: &mut Vec<String>, name: &str) {
-    if !list.iter().any(|n| n == name) {
-        list.push(name.to_owned());
+fn push_new<'a>(list: &mut Vec<&'a str>, name: &'a str) {
+    if !list.contains(&name) {
+        list.push(name);
     }
 }
 
@@ -100,7 +100,7 @@ const COMPOUND: [&str; 10] = [
 ];
 
 /// The names of a statement spanning `lines` (its first line at its block's indent).
-pub fn of_statement(lines: &[Line<'_>]) -> Names {
+pub fn of_statement<'a>(lines: &[Line<'a>]) -> Names<'a> {
     let mut names = Names::default();
     let mut i = 0;
     while i < lines.len() {
@@ -132,7 +132,7 @@ pub fn of_statement(lines: &[Line<'_>]) -> Names {
 
 /// A decorator, `def` or `class` line: records its names and, for a `def`, returns its
 /// parameter names (the lines below are its body). None for any other statement.
-fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<Option<Vec<String>>> {
+fn definition<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) -> Option<Option<Vec<&'a str>>> {
     let tokens = match tokens {
         [Token::Name("async"), rest @ ..] if rest.first() == Some(&Token::Name("def")) => rest,
         _ => tokens,
@@ -162,7 +162,7 @@ fn definition(tokens: &[Token<'_>], names: &mut Names) -> Option<Option<Vec<Stri
 
 /// A def's defaults, annotations and return annotation are evaluated when it runs; its
 /// parameter names are not reads. (An inline body after the colon is skipped.)
-fn signature_reads(tokens: &[Token<'_>], names: &mut Names) -> Vec<String> {
+fn signature_reads<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) -> Vec<&'a str> {
     let mut params = Vec::new();
     let mut depth = 0i32;
     let mut segment_start = true;
@@ -180,7 +180,7 @@ fn signature_reads(tokens: &[Token<'_>], names: &mut Names) -> Vec<String> {
             Token::Name(name) => {
                 if segment_start && depth == 1 {
                     segment_start = false; // the parameter (or type parameter) itself
-                    params.push((*name).to_owned());
+                    params.push(*name);
                 } else if i == 0 || tokens[i - 1] != Token::Op(".") {
                     names.read(name);
                 }
@@ -191,7 +191,7 @@ fn signature_reads(tokens: &[Token<'_>], names: &mut Names) -> Vec<String> {
     params
 }
 
-fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
+fn simple_statement<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
     let Some(first) = tokens.first() else { return };
     match first {
         Token::Name("import") => return import_names(&tokens[1..], names),
@@ -245,7 +245,7 @@ fn simple_statement(tokens: &[Token<'_>], names: &mut Names) {
 }
 
 /// `x: T` binds `x` (when assigned) and reads `T`; returns the part before the colon.
-fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names) -> &'t [Token<'a>] {
+fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names<'a>) -> &'t [Token<'a>] {
     let mut depth = 0i32;
     for (i, token) in tokens.iter().enumerate() {
         match token {
@@ -266,7 +266,7 @@ fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names) -> &'t [
 
 /// The plain names a target binds (`a`, `a, b`, `(a, *b)`); names used otherwise in it
 /// (`a.b`, `a[i]`) are reads.
-fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names) -> Vec<&'a str> {
+fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) -> Vec<&'a str> {
     let mut bound = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let Token::Name(name) = token else { continue };
@@ -295,7 +295,7 @@ fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names) -> Vec<&'a str> {
     bound
 }
 
-fn walrus_binds(tokens: &[Token<'_>], names: &mut Names) {
+fn walrus_binds<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
     for pair in tokens.windows(2) {
         if let [Token::Name(name), Token::Op(":=")] = pair {
             names.bind(name);
@@ -304,7 +304,7 @@ fn walrus_binds(tokens: &[Token<'_>], names: &mut Names) {
 }
 
 /// `for t in x:`, `with x as t:`, `except E as t:`, `if x:` ... and an inline body.
-fn compound_header(tokens: &[Token<'_>], names: &mut Names) {
+fn compound_header<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
     let colon = header_colon(tokens).unwrap_or(tokens.len());
     let (header, body) = (&tokens[..colon], tokens.get(colon + 1..).unwrap_or(&[]));
     walrus_binds(header, names);
@@ -348,7 +348,7 @@ fn compound_header(tokens: &[Token<'_>], names: &mut Names) {
 }
 
 /// `import a.b` binds `a`; `import a.b as c` binds `c`.
-fn import_names(tokens: &[Token<'_>], names: &mut Names) {
+fn import_names<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
     for clause in tokens.split(|t| *t == Token::Op(",")) {
         match clause {
             [.., Token::Name("as"), Token::Name(alias)] => names.bind(alias),
@@ -359,7 +359,7 @@ fn import_names(tokens: &[Token<'_>], names: &mut Names) {
 }
 
 /// `from m import x as y, z` binds `y` and `z`; `from m import *` binds unknown names.
-fn from_import_names(tokens: &[Token<'_>], names: &mut Names) {
+fn from_import_names<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
     let Some(at) = tokens.iter().position(|t| *t == Token::Name("import")) else {
         return;
     };
