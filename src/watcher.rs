@@ -76,8 +76,30 @@ const BARRIER_TIMEOUT: Duration = Duration::from_millis(500);
 const TEMP_WATCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The process's one watcher thread, shared by every `Watcher` (each reloader has one;
-/// OS limits on watcher instances are low, 128 by default on Linux).
-static HUB: OnceLock<Result<Hub, String>> = OnceLock::new();
+/// OS limits on watcher instances are low, 128 by default on Linux), with the id of the
+/// process that started it.
+///
+/// A child made by `fork` inherits the hub's memory but not its thread, and shares its
+/// inotify descriptor with the parent: a drain there would read, and so take away, the
+/// parent's events. A process that finds the hub started by another starts its own.
+static HUB: Mutex<Option<(u32, &'static Result<Hub, String>)>> = Mutex::new(None);
+
+/// This process's hub, started on first use.
+fn process_hub() -> &'static Result<Hub, String> {
+    let pid = std::process::id();
+    let mut slot = HUB.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match *slot {
+        Some((owner, hub)) if owner == pid => hub,
+        _ => {
+            // Never freed: the hub lives as long as the process (a parent's, inherited
+            // by a fork, is left as it is; its thread is not there to stop).
+            let hub: &'static Result<Hub, String> =
+                Box::leak(Box::new(Hub::start(Backend::FLUSHES)));
+            *slot = Some((pid, hub));
+            hub
+        }
+    }
+}
 
 struct Hub {
     backend: Backend,
@@ -291,10 +313,7 @@ pub struct Watcher {
 impl Watcher {
     /// Subscribes to the watcher thread, starting it on first use.
     pub fn start() -> Result<Watcher, String> {
-        let hub = HUB
-            .get_or_init(|| Hub::start(Backend::FLUSHES))
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let hub = process_hub().as_ref().map_err(Clone::clone)?;
         Ok(Watcher::subscribe(hub))
     }
 
@@ -663,7 +682,7 @@ mod tests {
     }
 
     fn os_watches(dir: &Path) -> bool {
-        let hub = HUB.get().unwrap().as_ref().unwrap();
+        let hub = process_hub().as_ref().unwrap();
         hub.watched.lock().unwrap().ids.contains_key(dir)
     }
 
@@ -702,7 +721,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut watcher = started(dir.path());
         watcher.drain().unwrap();
-        let hub = HUB.get().unwrap().as_ref().unwrap();
+        let hub = process_hub().as_ref().unwrap();
         let ours = fs::read_dir(std::env::temp_dir())
             .unwrap()
             .filter_map(Result::ok)
@@ -718,7 +737,7 @@ mod tests {
         let mut watcher = started(dir.path());
         let stray = tempfile::NamedTempFile::new().unwrap();
         let paths = watcher.drain().unwrap().paths;
-        let hub = HUB.get().unwrap().as_ref().unwrap();
+        let hub = process_hub().as_ref().unwrap();
         if !hub.shared.temp_dir_wanted.load(Ordering::Acquire) {
             assert!(!paths.contains(stray.path()), "{paths:?}");
         }
