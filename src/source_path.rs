@@ -39,9 +39,11 @@ fn source_from_cache(pyc: &Path) -> Option<PathBuf> {
 }
 
 /// Module names that are never reloaded whatever their file: the interpreter's entry
-/// points, and fastautoreload itself.
+/// points, fastautoreload itself, and a name holding a NUL (a `sys.modules` key made by
+/// hand: the table keeps a name and its path apart by a NUL, see `module_key`).
 pub fn is_reserved_name(name: &str) -> bool {
     matches!(name, "__main__" | "__mp_main__")
+        || name.contains('\0')
         || name == "fastautoreload"
         || name.starts_with("fastautoreload.")
 }
@@ -87,5 +89,6 @@ mod tests {
         assert!(is_reserved_name("fastautoreload._native"));
         assert!(!is_reserved_name("fastautoreloader"));
         assert!(!is_reserved_name("mypkg"));
+        assert!(is_reserved_name("made\0by_hand"));
     }
 }

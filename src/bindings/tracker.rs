@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyString};
 
 use crate::detector::{Detector, Mode};
 use crate::module_table::ModuleTable;
+use crate::source_path as paths;
 
 use super::change_signal::ChangeSignal;
 use super::check::{self, Binders, Policy};
@@ -268,7 +269,9 @@ impl Tracker {
             if self.table.knows(name, id) || self.ignored.get(name) == Some(&id) {
                 continue;
             }
-            match module_source(&module) {
+            // The key, not only `__name__`, must be one the table can keep.
+            let source = module_source(&module).filter(|_| !paths::is_reserved_name(name));
+            match source {
                 Some(path) => {
                     self.ignored.remove(name);
                     new_files.push(self.table.track(name, path, id));

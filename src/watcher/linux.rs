@@ -18,6 +18,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ::inotify::{EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
@@ -39,6 +40,9 @@ struct Queue {
     /// Held while reading and handing over: see the module comment.
     reading: Mutex<(Inotify, Vec<u8>)>,
     handler: Box<dyn Fn(Report) + Send + Sync>,
+    /// The reading thread stopped (waiting for events failed): flushes fail too, so the
+    /// hub falls back to polling rather than drain a queue nobody else watches.
+    broken: AtomicBool,
 }
 
 /// The watches, both ways. One lock covers adding a watch and recording it, and the
@@ -64,6 +68,7 @@ impl Backend {
             fd: inotify.as_raw_fd(),
             reading: Mutex::new((inotify, vec![0u8; BUFFER])),
             handler: Box::new(handler),
+            broken: AtomicBool::new(false),
         });
         let (reader_table, reader_queue) = (Arc::clone(&table), Arc::clone(&queue));
         std::thread::Builder::new()
@@ -79,6 +84,9 @@ impl Backend {
     /// Hands over every event queued before the call. None if the queue cannot be read
     /// (the watcher is broken).
     pub fn flush(&self) -> Option<()> {
+        if self.queue.broken.load(Ordering::Acquire) {
+            return None;
+        }
         self.queue.read_queued(&self.table).ok()
     }
 
@@ -129,8 +137,8 @@ fn watch_error(error: io::Error) -> WatchError {
     }
 }
 
-/// Waits for events and reads them until reading fails for good; flushes then fail
-/// too, and the hub falls back to polling.
+/// Waits for events and reads them until waiting or reading fails for good; flushes
+/// then fail too, and the hub falls back to polling.
 fn read_forever(queue: &Queue, table: &Mutex<Table>) {
     loop {
         let mut ready = libc::pollfd {
@@ -144,6 +152,7 @@ fn read_forever(queue: &Queue, table: &Mutex<Table>) {
             continue;
         }
         if polled < 0 || queue.read_queued(table).is_err() {
+            queue.broken.store(true, Ordering::Release);
             (queue.handler)(Report::lost());
             return;
         }
@@ -151,11 +160,16 @@ fn read_forever(queue: &Queue, table: &Mutex<Table>) {
 }
 
 impl Queue {
-    /// Reads until the queue is empty, handing each batch over under the lock.
+    /// Reads what the queue held when called, handing each batch over under the lock.
+    /// Bounded by that amount: files that never stop changing cannot keep a drain (or
+    /// the thread, and a drain waiting for its lock) reading.
     fn read_queued(&self, table: &Mutex<Table>) -> io::Result<()> {
         let mut reading = self.reading.lock().map_err(|_| io::ErrorKind::Other)?;
         let (inotify, buffer) = &mut *reading;
-        loop {
+        // A read returns whole events, filling all but at most one event's room of the
+        // buffer when more is queued: half a buffer a read is a safe bound.
+        let mut reads = self.queued_bytes()?.div_ceil(BUFFER / 2) + 1;
+        while reads > 0 {
             let report = match inotify.read_events(buffer) {
                 Ok(events) => match table.lock() {
                     Ok(table) => translate(&table, events),
@@ -165,8 +179,20 @@ impl Queue {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
+            reads -= 1;
             (self.handler)(report);
         }
+        Ok(())
+    }
+
+    /// How many bytes of events the queue holds.
+    fn queued_bytes(&self) -> io::Result<usize> {
+        let mut bytes: libc::c_int = 0;
+        // SAFETY: FIONREAD on our own inotify descriptor writes one int.
+        if unsafe { libc::ioctl(self.fd, libc::FIONREAD, &mut bytes) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(usize::try_from(bytes).unwrap_or(0))
     }
 }
 
