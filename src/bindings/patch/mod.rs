@@ -20,6 +20,7 @@ use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFunction, PyList, PyTuple, PyType};
 
 use super::events::Warning;
@@ -247,19 +248,40 @@ struct Kinds<'py> {
     type_delattr: Bound<'py, PyAny>,
 }
 
+/// The same, held for the process: looked up once (importing `enum`, `types` and
+/// `functools` again for every reload cost a few percent of a one-function reload).
+struct KindsHeld([Py<PyAny>; 8]);
+
+static KINDS: PyOnceLock<KindsHeld> = PyOnceLock::new();
+
 impl<'py> Kinds<'py> {
     fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
-        let builtins = py.import("builtins")?;
-        let type_ = builtins.getattr(intern!(builtins.py(), "type"))?;
+        let held = KINDS.get_or_try_init(py, || -> PyResult<KindsHeld> {
+            let builtins = py.import("builtins")?;
+            let type_ = builtins.getattr(intern!(py, "type"))?;
+            let found = [
+                py.import("enum")?.getattr("EnumMeta")?,
+                py.import("types")?.getattr("MemberDescriptorType")?,
+                builtins.getattr(intern!(py, "classmethod"))?,
+                builtins.getattr(intern!(py, "staticmethod"))?,
+                builtins.getattr(intern!(py, "property"))?,
+                py.import("functools")?.getattr("partial")?,
+                type_.getattr(intern!(py, "__setattr__"))?,
+                type_.getattr(intern!(py, "__delattr__"))?,
+            ];
+            Ok(KindsHeld(found.map(Bound::unbind)))
+        })?;
+        let [enum_meta, member_descriptor, classmethod, staticmethod, property, partial, type_setattr, type_delattr] =
+            held.0.each_ref().map(|kind| kind.bind(py).clone());
         Ok(Kinds {
-            enum_meta: py.import("enum")?.getattr("EnumMeta")?,
-            member_descriptor: py.import("types")?.getattr("MemberDescriptorType")?,
-            classmethod: builtins.getattr(intern!(builtins.py(), "classmethod"))?,
-            staticmethod: builtins.getattr(intern!(builtins.py(), "staticmethod"))?,
-            property: builtins.getattr(intern!(builtins.py(), "property"))?,
-            partial: py.import("functools")?.getattr("partial")?,
-            type_setattr: type_.getattr(intern!(type_.py(), "__setattr__"))?,
-            type_delattr: type_.getattr(intern!(type_.py(), "__delattr__"))?,
+            enum_meta,
+            member_descriptor,
+            classmethod,
+            staticmethod,
+            property,
+            partial,
+            type_setattr,
+            type_delattr,
         })
     }
 }
