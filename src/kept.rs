@@ -5,6 +5,7 @@
 
 use crate::imports::{Import, PackedImports};
 use crate::outline::{Outline, PackedOutline};
+use crate::varint;
 
 /// The length of the packed imports, then their bytes, then the packed outline's bytes
 /// if there is an outline (a packed outline is never empty). Nothing known: no bytes,
@@ -19,13 +20,8 @@ impl Kept {
         if imports.is_empty() && outline.is_empty() {
             return Kept::default();
         }
-        let mut bytes = Vec::with_capacity(5 + imports.len() + outline.len());
-        let mut len = imports.len();
-        while len >= 0x80 {
-            bytes.push((len as u8 & 0x7f) | 0x80);
-            len >>= 7;
-        }
-        bytes.push(len as u8);
+        let mut bytes = Vec::with_capacity(10 + imports.len() + outline.len());
+        varint::write(&mut bytes, imports.len() as u64);
         bytes.extend_from_slice(imports);
         bytes.extend_from_slice(outline);
         Kept(bytes.into_boxed_slice())
@@ -47,16 +43,9 @@ impl Kept {
 
     /// The imports' bytes and the outline's.
     fn parts(&self) -> (&[u8], &[u8]) {
-        let (mut len, mut shift, mut at) = (0usize, 0, 0);
-        while let Some(&byte) = self.0.get(at) {
-            at += 1;
-            len |= ((byte & 0x7f) as usize) << shift;
-            if byte < 0x80 {
-                break;
-            }
-            shift += 7;
-        }
-        let rest = &self.0[at..];
+        let mut at = 0;
+        let len = varint::read(&self.0, &mut at).unwrap_or(0) as usize;
+        let rest = &self.0[at.min(self.0.len())..];
         rest.split_at(len.min(rest.len()))
     }
 }

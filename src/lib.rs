@@ -21,6 +21,7 @@ pub mod name_index;
 pub mod outline;
 pub mod path_index;
 pub mod source_path;
+pub mod varint;
 pub mod watcher;
 
 #[cfg(feature = "python")]

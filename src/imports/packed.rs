@@ -7,6 +7,7 @@
 //! the lists.
 
 use super::{Context, Import};
+use crate::varint;
 
 /// An import list, packed (see the module comment). Empty lists allocate nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,12 +117,8 @@ fn read_import(reader: &mut Reader<'_>) -> Option<Import> {
 }
 
 /// LEB128: seven bits a byte, low bits first.
-fn write_number(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+fn write_number(out: &mut Vec<u8>, n: u64) {
+    varint::write(out, n);
 }
 
 fn write_text(out: &mut Vec<u8>, text: &str) {
@@ -142,15 +139,7 @@ impl Reader<'_> {
     }
 
     fn number(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            n |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Some(n);
-            }
-        }
-        None
+        varint::read(self.bytes, &mut self.at)
     }
 
     fn text(&mut self) -> Option<String> {

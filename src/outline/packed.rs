@@ -11,6 +11,7 @@
 use ahash::AHashMap;
 
 use super::{Fingerprint, Kind, Outline, Statement};
+use crate::varint;
 
 /// An outline in its kept form (see the module comment).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,13 +181,8 @@ impl<'o> Writer<'o> {
         self.out.extend_from_slice(text.as_bytes());
     }
 
-    /// LEB128: seven bits a byte, small numbers (most here) in one.
-    fn varint(&mut self, mut value: usize) {
-        while value >= 0x80 {
-            self.out.push((value as u8 & 0x7f) | 0x80);
-            value >>= 7;
-        }
-        self.out.push(value as u8);
+    fn varint(&mut self, value: usize) {
+        varint::write(&mut self.out, value as u64);
     }
 }
 
@@ -293,16 +289,8 @@ impl Reader<'_> {
     }
 
     fn varint(&mut self) -> usize {
-        let mut value = 0;
-        let mut shift = 0;
-        loop {
-            let byte = self.byte();
-            value |= ((byte & 0x7f) as usize) << shift;
-            if byte < 0x80 {
-                return value;
-            }
-            shift += 7;
-        }
+        let value = varint::read(self.bytes, &mut self.at).expect("bytes written by `Writer`");
+        value as usize
     }
 }
 
