@@ -59,6 +59,9 @@ pub struct Detector {
     rescan: bool,
     /// What a thread waits on before asking for a check (see `activity.rs`).
     activity: Arc<Activity>,
+    /// Whether a file system that may be a network one is mounted: most machines have
+    /// none, and then directories are watched without asking each one's (`statfs`).
+    network_mounts: bool,
 }
 
 impl Detector {
@@ -86,6 +89,7 @@ impl Detector {
                 links: Links::default(),
                 suspended: false,
                 rescan: false,
+                network_mounts: true,
             },
             Err(err) => Detector::polling(format!("the file watcher could not start ({err})")),
         }
@@ -105,6 +109,7 @@ impl Detector {
             links: Links::default(),
             suspended: false,
             rescan: false,
+            network_mounts: true,
         }
     }
 
@@ -188,6 +193,27 @@ impl Detector {
     /// `watch` for many files at once, `links` being those among them that are symbolic
     /// links (known from the stat the table took): only those are resolved.
     pub fn watch_files(&mut self, files: Vec<ModuleKey>, links: &[PathBuf]) {
+        self.look_at_mounts();
+        self.watch_more(files, links);
+    }
+
+    /// Makes room for `more` files to watch, from the caller's thread: grown by a
+    /// watching thread instead, the set would leave its old buffers resident in that
+    /// thread's malloc arena.
+    pub fn reserve_files(&mut self, more: usize) {
+        if self.watcher.is_some() {
+            self.files.reserve(more);
+        }
+    }
+
+    /// Reads which file systems are mounted, for `watch_more`.
+    pub fn look_at_mounts(&mut self) {
+        self.network_mounts = any_network_mount();
+    }
+
+    /// `watch_files`, with the mounts as `look_at_mounts` last found them (an intake
+    /// watches batch after batch).
+    pub fn watch_more(&mut self, files: Vec<ModuleKey>, links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
             return;
@@ -236,7 +262,11 @@ impl Detector {
         if self.polled_dirs.contains(dir) || watcher.is_watching(dir) {
             return;
         }
-        if let Some(fs) = network_file_system(dir) {
+        let network = self
+            .network_mounts
+            .then(|| network_file_system(dir))
+            .flatten();
+        if let Some(fs) = network {
             self.polled_dirs.insert(dir.to_path_buf());
             self.notes.push(format!(
                 "{} is on a {fs} file system, which reports no changes: it is polled",
@@ -364,10 +394,59 @@ fn network_file_system(_dir: &Path) -> Option<&'static str> {
     None
 }
 
+/// Whether `/proc/self/mounts` lists a file system of a kind `network_file_system`
+/// names (or cannot be read): then each directory is asked.
+#[cfg(target_os = "linux")]
+fn any_network_mount() -> bool {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
+        return true;
+    };
+    mounts
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .any(is_network_kind)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn any_network_mount() -> bool {
+    true
+}
+
+/// A file system type as `/proc/self/mounts` names the ones `network_file_system`
+/// tells by their magic number.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn is_network_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "cifs" | "smbfs" | "9p" | "ceph" | "vboxsf" | "fuse" | "fuseblk"
+    ) || ["nfs", "smb", "fuse."].iter().any(|p| kind.starts_with(p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn knows_the_network_file_systems_by_their_mount_type() {
+        for kind in [
+            "nfs",
+            "nfs4",
+            "cifs",
+            "smb3",
+            "9p",
+            "fuse.sshfs",
+            "fuseblk",
+            "ceph",
+        ] {
+            assert!(is_network_kind(kind), "{kind}");
+        }
+        for kind in [
+            "ext4", "xfs", "btrfs", "tmpfs", "overlay", "proc", "fusectl", "cgroup2",
+        ] {
+            assert!(!is_network_kind(kind), "{kind}");
+        }
+    }
 
     #[test]
     fn events_mode_reports_only_changed_files() {

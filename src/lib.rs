@@ -13,6 +13,7 @@ pub mod detector;
 pub mod fingerprint;
 pub mod import_graph;
 pub mod imports;
+pub mod intake;
 pub mod kept;
 pub mod lexer;
 pub mod module_key;

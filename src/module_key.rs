@@ -24,6 +24,11 @@ impl ModuleKey {
         ModuleKey(Arc::from(bytes))
     }
 
+    /// Whether `other` is this very key (the same module tracked once), not only equal.
+    pub fn same(&self, other: &ModuleKey) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     fn split(&self) -> usize {
         self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len())
     }

@@ -15,6 +15,7 @@ use crate::baselines::{self, Baseline, Job, Reader};
 use crate::detector::Candidates;
 use crate::fingerprint::{ContentHash, Snapshot, StatKey};
 use crate::import_graph::{ImportGraph, Node};
+use crate::intake::Stated;
 use crate::kept::Kept;
 use crate::module_key::ModuleKey;
 use crate::name_index::NameIndex;
@@ -224,7 +225,8 @@ impl ModuleTable {
     /// A table that marks modules under `roots` (installed code) as library modules.
     pub fn with_library_roots(roots: Vec<PathBuf>) -> ModuleTable {
         ModuleTable {
-            library_roots: roots,
+            // Normalized (no trailing separator, no `.` or doubled ones) for `is_under`.
+            library_roots: roots.iter().map(|r| r.components().collect()).collect(),
             ..ModuleTable::default()
         }
     }
@@ -271,7 +273,7 @@ impl ModuleTable {
     /// read by `stat_new` and `read_new` (or `read_baselines`). Returns the name and
     /// path as the table holds them, to share.
     pub fn track(&mut self, name: &str, path: PathBuf, object_id: usize) -> ModuleKey {
-        let library = self.library_roots.iter().any(|root| path.starts_with(root));
+        let library = self.library_roots.iter().any(|root| is_under(&path, root));
         let key = ModuleKey::new(name, &path);
         let entry = Entry {
             key: key.clone(),
@@ -322,33 +324,55 @@ impl ModuleTable {
 
     /// Records the stat key of each newly tracked module, in parallel. Returns the jobs
     /// to read their baselines with (`read_new`), and the tracked paths that are links.
-    /// Watch their directories between the two calls: a change after the stat is then
-    /// either seen by the read (the stat moved) or reported by the watcher.
+    /// Watch their directories before the read (see `intake`): a change after the
+    /// stat is then either seen by the read (the stat moved) or reported by the watcher.
     pub fn stat_new(&mut self) -> (Vec<Job>, Vec<PathBuf>) {
+        let new: Vec<ModuleKey> = self
+            .entries
+            .iter()
+            .filter(|e| e.seen.is_none())
+            .map(|e| e.key.clone())
+            .collect();
+        if new.is_empty() {
+            return (Vec::new(), Vec::new()); // and no thread pool started for nothing
+        }
         // An indexed collect: rayon writes the results into one vector made here. A
         // filtered one would have each worker thread grow lists of its own, whose freed
         // pages stay resident in that thread's malloc arena for the rest of the session
         // (half a megabyte a thread at 10,000 modules).
-        let stated: Vec<Option<(Job, bool)>> = self
-            .entries
-            .par_iter_mut()
-            .map(|entry| {
-                if entry.seen.is_some() {
-                    return None;
-                }
-                let (stat, link) = StatKey::of_and_is_link(entry.path()).ok()?;
-                let seen = Seen::with(stat, Base::Pending);
-                entry.seen = Some(seen);
-                Some((entry.job(seen), link))
+        let stated: Vec<Stated> = new
+            .into_par_iter()
+            .map(|key| {
+                let stat = StatKey::of_and_is_link(key.path()).ok();
+                (key, stat)
             })
             .collect();
-        let stated: Vec<(Job, bool)> = stated.into_iter().flatten().collect();
-        let links = stated
-            .iter()
-            .filter(|(_, link)| *link)
-            .map(|(job, _)| job.key.path().to_path_buf())
-            .collect();
-        (stated.into_iter().map(|(job, _)| job).collect(), links)
+        self.record_stats(stated)
+    }
+
+    /// Records stat keys taken for newly tracked modules (by `stat_new` or an
+    /// `Intake`); a module tracked again since its key was taken is left alone. Returns
+    /// the jobs to read their baselines with, and the tracked paths that are links.
+    pub fn record_stats(&mut self, stated: Vec<Stated>) -> (Vec<Job>, Vec<PathBuf>) {
+        let mut jobs = Vec::with_capacity(stated.len());
+        let mut links = Vec::new();
+        for (key, stat) in stated {
+            let Some((stat, link)) = stat else { continue };
+            let Some(i) = self.find(key.name()) else {
+                continue;
+            };
+            let entry = &mut self.entries[i];
+            if entry.seen.is_some() || !entry.key.same(&key) {
+                continue;
+            }
+            let seen = Seen::with(stat, Base::Pending);
+            entry.seen = Some(seen);
+            jobs.push(entry.job(seen));
+            if link {
+                links.push(key.path().to_path_buf());
+            }
+        }
+        (jobs, links)
     }
 
     /// Reads the baselines of `jobs` (from `stat_new`). Files modified just before
@@ -940,6 +964,26 @@ fn look(entry: &Entry) -> Look {
     Look::Read(snap, analysis)
 }
 
+/// `path.starts_with(root)` for a normalized `root`, compared as bytes when `path` is
+/// normalized too (as module paths are): splitting each path into components took a
+/// tenth of the time of loading with thousands of modules.
+fn is_under(path: &Path, root: &Path) -> bool {
+    let sep = |b: &u8| std::path::is_separator(*b as char);
+    let (p, r) = (
+        path.as_os_str().as_encoded_bytes(),
+        root.as_os_str().as_encoded_bytes(),
+    );
+    // No empty or `.` component after the first (which `components` would drop).
+    let plain = p
+        .split(sep)
+        .skip(1)
+        .all(|part| !part.is_empty() && part != b".");
+    if !plain {
+        return path.starts_with(root);
+    }
+    p.starts_with(r) && (p.len() == r.len() || sep(&p[r.len()]) || r.last().is_some_and(sep))
+}
+
 pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1197,6 +1241,36 @@ mod tests {
         assert!(scan(&mut table, None, &AHashSet::new()).is_empty());
         fs::write(dir.path().join("late.py"), "x = 2\n").unwrap();
         assert_eq!(names(&scan(&mut table, None, &AHashSet::new())), ["late"]);
+    }
+
+    #[test]
+    fn a_path_is_under_a_root_as_its_components_say() {
+        let cases = [
+            ("/usr/lib/python3.11/os.py", "/usr/lib/python3.11"),
+            ("/usr/lib/python3.11/os.py", "/usr/lib/python3.11/"),
+            ("/usr/lib/python3.11", "/usr/lib/python3.11"),
+            ("/usr/lib/python3.11x/os.py", "/usr/lib/python3.11"),
+            ("/usr/lib/python3/os.py", "/usr/lib/python3.11"),
+            (
+                "/work/.venv/lib/site-packages/a.py",
+                "/work/.venv/lib/site-packages",
+            ),
+            ("/usr//lib/python3.11/os.py", "/usr/lib/python3.11"),
+            ("/usr/./lib/python3.11/os.py", "/usr/lib/python3.11"),
+            ("/usr/lib/../lib/os.py", "/usr/lib"),
+            ("/a/b/", "/a"),
+            ("relative/b.py", "relative"),
+            ("/a/b.py", "/"),
+        ];
+        for (path, root) in cases {
+            let root: PathBuf = Path::new(root).components().collect();
+            assert_eq!(
+                is_under(Path::new(path), &root),
+                Path::new(path).starts_with(&root),
+                "{path} under {}",
+                root.display()
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::detector::{Detector, Mode};
+use crate::intake::Intake;
 use crate::module_table::ModuleTable;
 use crate::source_path as paths;
 
@@ -249,50 +250,79 @@ impl Tracker {
         let tag = ModulesSnapshot::tag(modules);
         let original = modules;
         let modules = modules.copy()?;
-        let mut new_files = Vec::new();
-        // Names are read in place (no copy): the walk costs a lookup per known module.
-        let names: Vec<Bound<'_, PyString>> = modules
-            .keys()
-            .iter()
-            .filter_map(|k| k.cast_into::<PyString>().ok())
-            .collect();
-        let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
-        // Room for every module at once: grown by doubling, the table would leave
-        // megabytes of freed buffers behind at 10,000 modules.
-        self.table
-            .reserve(names.len().saturating_sub(self.table.len()));
-        for (name, module) in modules.iter() {
-            let Some(name) = name.cast::<PyString>().ok().and_then(|n| n.to_str().ok()) else {
-                continue;
-            };
-            let id = module.as_ptr() as usize;
-            if self.table.knows(name, id) || self.ignored.get(name) == Some(&id) {
-                continue;
-            }
-            // The key, not only `__name__`, must be one the table can keep.
-            let source = module_source(&module).filter(|_| !paths::is_reserved_name(name));
-            match source {
-                Some(path) => {
-                    self.ignored.remove(name);
-                    new_files.push(self.table.track(name, path, id));
-                }
-                None => {
-                    self.ignored.insert(name.to_owned(), id);
-                }
-            }
+        let more = modules.len().saturating_sub(self.table.len());
+        self.table.reserve(more);
+        self.detector.reserve_files(more);
+        let (table, detector, ignored) = (&mut self.table, &mut self.detector, &mut self.ignored);
+        // New files are stat'ed and watched on other threads while the walk goes on.
+        let (stated, live) = std::thread::scope(|scope| {
+            let mut intake = Intake::new(scope, detector);
+            let live = track_new(&modules, table, ignored, &mut intake);
+            (py.detach(|| intake.finish()), live)
+        });
+        let (mut jobs, mut links) = table.record_stats(stated);
+        // Modules whose file could not be stat'ed when they were first seen.
+        let (more_jobs, more_links) = py.detach(|| table.stat_new());
+        jobs.extend(more_jobs);
+        links.extend(more_links);
+        py.detach(|| self.detector.watch_files(Vec::new(), &links));
+        if live != (self.table.len(), self.ignored.len()) {
+            // Some module left `sys.modules` (or went from one list to the other).
+            let names: Vec<Bound<'_, PyString>> = modules
+                .keys()
+                .iter()
+                .filter_map(|k| k.cast_into::<PyString>().ok())
+                .collect();
+            let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
+            self.table.retain(|name| live.contains(name));
+            self.ignored.retain(|name, _| live.contains(name.as_str()));
         }
-        self.table.retain(|name| live.contains(name));
-        self.ignored.retain(|name, _| live.contains(name.as_str()));
         self.snapshot = ModulesSnapshot::take(&modules, original, tag);
         let table = &mut self.table;
         // The first sync finds what was imported before loading: all of it is read in
         // the background; later ones find what cells imported.
         let bulk = !std::mem::replace(&mut self.synced, true);
-        let (jobs, links) = py.detach(|| table.stat_new());
-        // Watched after the stat and before the read: see `ModuleTable::stat_new`.
-        let detector = &mut self.detector;
-        py.detach(|| detector.watch_files(new_files, &links));
         py.detach(|| table.read_new(jobs, bulk));
         Ok(())
     }
+}
+
+/// Tracks the modules of `modules` the table does not know yet (as these very
+/// objects), handing their files to `intake`; remembers those with no source to track.
+/// Returns how many of the names walked the table, and the ignored list, now hold:
+/// when that is all they hold, nothing left `sys.modules`.
+fn track_new(
+    modules: &Bound<'_, PyDict>,
+    table: &mut ModuleTable,
+    ignored: &mut AHashMap<String, usize>,
+    intake: &mut Intake<'_, '_>,
+) -> (usize, usize) {
+    let (mut tracked, mut without_source) = (0, 0);
+    for (name, module) in modules.iter() {
+        let Some(name) = name.cast::<PyString>().ok().and_then(|n| n.to_str().ok()) else {
+            continue;
+        };
+        let id = module.as_ptr() as usize;
+        if table.knows(name, id) {
+            tracked += 1;
+            continue;
+        }
+        if ignored.get(name) == Some(&id) {
+            without_source += 1;
+            continue;
+        }
+        // The key, not only `__name__`, must be one the table can keep.
+        match module_source(&module).filter(|_| !paths::is_reserved_name(name)) {
+            Some(path) => {
+                ignored.remove(name);
+                intake.add(table.track(name, path, id));
+                tracked += 1;
+            }
+            None => {
+                ignored.insert(name.to_owned(), id);
+                without_source += 1;
+            }
+        }
+    }
+    (tracked, without_source)
 }
