@@ -20,6 +20,17 @@ pub fn source_for(file: &str) -> Option<PathBuf> {
     source_from_cache(path)
 }
 
+/// Whether the source file `path` is the one module `name` would have: `a/b.py`, or
+/// `a/b/__init__.py`, for `a.b` (only the last part is compared).
+pub fn is_named_for(path: &Path, name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let named = match path.file_stem() {
+        Some(stem) if stem == "__init__" => path.parent().and_then(Path::file_name),
+        stem => stem,
+    };
+    named.is_some_and(|n| n == last)
+}
+
 fn source_from_cache(pyc: &Path) -> Option<PathBuf> {
     let cache_dir = pyc.parent()?;
     if cache_dir.file_name()? != "__pycache__" {
@@ -51,6 +62,17 @@ pub fn is_reserved_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_named_for_the_module_whose_last_part_it_bears() {
+        assert!(is_named_for(Path::new("/x/a/b.py"), "a.b"));
+        assert!(is_named_for(Path::new("/x/a/b/__init__.py"), "a.b"));
+        assert!(is_named_for(Path::new("/x/top.py"), "top"));
+        // toolz's `tlz` copies `toolz`'s `__file__`: its spec must be asked.
+        assert!(!is_named_for(Path::new("/x/toolz/__init__.py"), "tlz"));
+        assert!(!is_named_for(Path::new("/x/posixpath.py"), "os.path"));
+        assert!(!is_named_for(Path::new("/x/a/__init__.py"), "a.__init__"));
+    }
 
     #[test]
     fn py_file_is_its_own_source() {

@@ -29,6 +29,50 @@ def test_help_shows_the_mode_text_and_no_argparse_internals(shell, capsys):
     assert "--version" in out
 
 
+def test_a_one_word_line_is_read_as_the_parser_reads_it(shell):
+    from fastautoreload.magics import _mode_only
+
+    magic = shell.find_line_magic("autoreload")
+    for line in ["", "2", "  now ", "off", "2-", "3", "complete", "7"]:
+        assert vars(_mode_only(line)) == vars(magic.parse(line)), line
+    for line in ["2 json", "-p", "--full 2", "'2'", "now pkg"]:
+        assert _mode_only(line) is None, line
+
+
+def test_the_help_is_what_magic_arguments_formats(shell):
+    from IPython.core import magic_arguments
+
+    magic = shell.find_line_magic("autoreload")
+    declared = type(magic.__self__).__dict__["autoreload"]
+
+    def autoreload():
+        pass
+
+    autoreload.__doc__ = declared.func.__doc__
+    for args, kwargs in reversed(declared.arguments):
+        autoreload = magic_arguments.argument(*args, **kwargs)(autoreload)
+    autoreload = magic_arguments.magic_arguments()(autoreload)
+    assert magic.__doc__ == autoreload.__doc__
+    assert "usage" not in declared.func.__doc__ and "--hide-errors" in magic.__doc__
+
+
+def test_loading_and_a_mode_make_no_parser_and_help_makes_it():
+    code = textwrap.dedent(
+        """
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "fastautoreload")
+        shell.run_line_magic("autoreload", "2")
+        declared = type(shell._fastautoreload_magics).__dict__["autoreload"]
+        print(declared._parser is None)
+        shell.run_line_magic("autoreload", "--print 2")
+        print(declared._parser is None)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"], out.stderr
+
+
 def test_version_flag_prints_the_package_version(shell, capsys):
     import fastautoreload
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
-from IPython.core import magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from . import messages
 from ._native import InternalError
+from .lazy_arguments import argument, lazy_arguments
 from .reloader import MODES, ModuleReloader, apply_mode, reporter
 
 
@@ -31,6 +32,28 @@ class AimportError(_OneLineUsageError, ModuleNotFoundError):
     ``ImportError`` for code that calls the magic and catches that."""
 
 
+def _mode_only(line: str):
+    """The arguments of a line that is one plain word or nothing (``%autoreload 2``, the
+    usual call, at every start), as the parser would give them without making it (see
+    `lazy_arguments`); None for any other line."""
+    words = line.split()
+    if len(words) > 1 or any(
+        word[:1] == "-" or "'" in word or '"' in word or "\\" in word for word in words
+    ):
+        return None
+    return SimpleNamespace(
+        mode=words[0] if words else "now",
+        modules=[],
+        stats=False,
+        deps=None,
+        print=False,
+        log=False,
+        hide_errors=False,
+        full=False,
+        version=False,
+    )
+
+
 @magics_class
 class AutoreloadMagics(Magics):
     def __init__(self, *a, **kw):
@@ -48,79 +71,80 @@ class AutoreloadMagics(Magics):
         return set(sys.modules)
 
     @line_magic
-    @magic_arguments.magic_arguments()
-    @magic_arguments.argument(
-        "mode",
-        type=str,
-        default="now",
-        nargs="?",
-        help="""blank or 'now' - Reload all modules (except those excluded by %%aimport)
-             automatically now.
+    @lazy_arguments(
+        argument(
+            "mode",
+            type=str,
+            default="now",
+            nargs="?",
+            help="""blank or 'now' - Reload all modules (except those excluded by %%aimport)
+                 automatically now.
 
-             '0' or 'off' - Disable automatic reloading.
+                 '0' or 'off' - Disable automatic reloading.
 
-             '1' or 'explicit' - Reload only modules imported with %%aimport every
-             time before executing the Python code typed.
+                 '1' or 'explicit' - Reload only modules imported with %%aimport every
+                 time before executing the Python code typed.
 
-             '2' or 'all' - Reload all modules (except those excluded by %%aimport)
-             every time before executing the Python code typed.
+                 '2' or 'all' - Reload all modules (except those excluded by %%aimport)
+                 every time before executing the Python code typed.
 
-             '3' or 'complete' - Same as 2/all, but also adds any new
-             objects in the module.
+                 '3' or 'complete' - Same as 2/all, but also adds any new
+                 objects in the module.
 
-             A trailing '-' (e.g. '%%autoreload 2-') is the same as --full.
-             """,
-    )
-    @magic_arguments.argument(
-        "modules",
-        nargs="*",
-        help="""With 'now': reload these modules now, changed or not, with their changed
-             submodules, then the modules that bound values from them which changed
-             (your own code only, never the standard library or site-packages).""",
-    )
-    @magic_arguments.argument(
-        "--stats",
-        action="store_true",
-        default=False,
-        help="Show what is tracked, how changes are detected, and what checks cost",
-    )
-    @magic_arguments.argument(
-        "--deps",
-        metavar="MODULE",
-        default=None,
-        help="Show what a change to MODULE would reload, without reloading anything",
-    )
-    @magic_arguments.argument(
-        "-p",
-        "--print",
-        action="store_true",
-        default=False,
-        help="Show autoreload activity using `print` statements",
-    )
-    @magic_arguments.argument(
-        "-l",
-        "--log",
-        action="store_true",
-        default=False,
-        help="Show autoreload activity using the logger ('autoreload', at INFO level)",
-    )
-    @magic_arguments.argument(
-        "--hide-errors",
-        action="store_true",
-        default=False,
-        help="Hide autoreload errors",
-    )
-    @magic_arguments.argument(
-        "--full",
-        action="store_true",
-        default=False,
-        help="Always re-execute whole modules",
-    )
-    @magic_arguments.argument(
-        "--version",
-        action="store_true",
-        default=False,
-        help="Show the version of fastautoreload",
+                 A trailing '-' (e.g. '%%autoreload 2-') is the same as --full.
+                 """,
+        ),
+        argument(
+            "modules",
+            nargs="*",
+            help="""With 'now': reload these modules now, changed or not, with their changed
+                 submodules, then the modules that bound values from them which changed
+                 (your own code only, never the standard library or site-packages).""",
+        ),
+        argument(
+            "--stats",
+            action="store_true",
+            default=False,
+            help="Show what is tracked, how changes are detected, and what checks cost",
+        ),
+        argument(
+            "--deps",
+            metavar="MODULE",
+            default=None,
+            help="Show what a change to MODULE would reload, without reloading anything",
+        ),
+        argument(
+            "-p",
+            "--print",
+            action="store_true",
+            default=False,
+            help="Show autoreload activity using `print` statements",
+        ),
+        argument(
+            "-l",
+            "--log",
+            action="store_true",
+            default=False,
+            help="Show autoreload activity using the logger ('autoreload', at INFO level)",
+        ),
+        argument(
+            "--hide-errors",
+            action="store_true",
+            default=False,
+            help="Hide autoreload errors",
+        ),
+        argument(
+            "--full",
+            action="store_true",
+            default=False,
+            help="Always re-execute whole modules",
+        ),
+        argument(
+            "--version",
+            action="store_true",
+            default=False,
+            help="Show the version of fastautoreload",
+        ),
     )
     def autoreload(self, line=""):
         r"""%autoreload => Reload modules automatically (fastautoreload)
@@ -189,7 +213,7 @@ class AutoreloadMagics(Magics):
         included, or Ctrl-C) leaves the module exactly as it was, is reported once, and
         is retried when the file changes.
         """
-        args = magic_arguments.parse_argstring(self.autoreload, line)
+        args = _mode_only(line) or self.autoreload.parse(line)
         if self._show(args):
             return
         mode = args.mode.lower()

@@ -37,9 +37,20 @@ use crate::source_path as paths;
 
 /// The source path of a module, or None when fastautoreload would not reload it.
 pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::PathBuf> {
+    module_source_as(module, None)
+}
+
+/// `module_source`, for a module `sys.modules` holds under `key`, when known: a
+/// module whose file is named for that key (`a/b.py` or `a/b/__init__.py` for `a.b`)
+/// does not borrow another module's file, and its spec need not be read (thousands of
+/// modules are looked at on loading).
+pub(crate) fn module_source_as(
+    module: &Bound<'_, PyAny>,
+    key: Option<&str>,
+) -> Option<std::path::PathBuf> {
     let py = module.py();
     let file = attribute(module, intern!(py, "__file__"))?;
-    let file = file.cast::<PyString>().ok()?.to_str().ok()?;
+    let path = paths::source_for(file.cast::<PyString>().ok()?.to_str().ok()?)?;
     if let Some(name) = attribute(module, intern!(py, "__name__")) {
         match name.cast::<PyString>().map(|n| n.to_str()) {
             Ok(Ok(name)) if paths::is_reserved_name(name) => return None,
@@ -47,10 +58,11 @@ pub(crate) fn module_source(module: &Bound<'_, PyAny>) -> Option<std::path::Path
             _ => return None,
         }
     }
-    if borrows_its_file(module) {
+    let named_for_key = key.is_some_and(|key| paths::is_named_for(&path, key));
+    if !named_for_key && borrows_its_file(module) {
         return None;
     }
-    paths::source_for(file)
+    Some(path)
 }
 
 /// Whether a module's `__file__` names a file it was not loaded from: its import system

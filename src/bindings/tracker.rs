@@ -18,7 +18,7 @@ use super::check::{self, Binders, Policy};
 use super::errors::boundary;
 use super::events::Event;
 use super::graveyard::Graveyard;
-use super::module_source;
+use super::module_source_as;
 use super::modules_snapshot::ModulesSnapshot;
 
 /// Follows the modules of `sys.modules` and tells which ones changed on disk.
@@ -312,7 +312,7 @@ fn track_new(
             continue;
         }
         // The key, not only `__name__`, must be one the table can keep.
-        match module_source(&module).filter(|_| !paths::is_reserved_name(name)) {
+        match module_source_as(&module, Some(name)).filter(|_| !paths::is_reserved_name(name)) {
             Some(path) => {
                 ignored.remove(name);
                 intake.add(table.track(name, path, id));
