@@ -124,9 +124,13 @@ impl Seen {
     }
 
     fn with(stat: StatKey, baseline: Base) -> Seen {
+        Seen::recorded_at(stat, baseline, now_ns())
+    }
+
+    fn recorded_at(stat: StatKey, baseline: Base, now_ns: i64) -> Seen {
         Seen {
             stat,
-            trusted: stat_trusted(&stat, now_ns()),
+            trusted: stat_trusted(&stat, now_ns),
             baseline,
         }
     }
@@ -340,6 +344,7 @@ impl ModuleTable {
         // filtered one would have each worker thread grow lists of its own, whose freed
         // pages stay resident in that thread's malloc arena for the rest of the session
         // (half a megabyte a thread at 10,000 modules).
+        let before = now_ns();
         let stated: Vec<Stated> = new
             .into_par_iter()
             .map(|key| {
@@ -347,13 +352,19 @@ impl ModuleTable {
                 (key, stat)
             })
             .collect();
-        self.record_stats(stated)
+        self.record_stats(stated, before)
     }
 
     /// Records stat keys taken for newly tracked modules (by `stat_new` or an
-    /// `Intake`); a module tracked again since its key was taken is left alone. Returns
-    /// the jobs to read their baselines with, and the tracked paths that are links.
-    pub fn record_stats(&mut self, stated: Vec<Stated>) -> (Vec<Job>, Vec<PathBuf>) {
+    /// `Intake`), all after `before_ns` (`now_ns`): a key is trusted only if its file
+    /// was quiet long before then. A module tracked again since its key was taken is
+    /// left alone. Returns the jobs to read their baselines with, and the tracked paths
+    /// that are links.
+    pub fn record_stats(
+        &mut self,
+        stated: Vec<Stated>,
+        before_ns: i64,
+    ) -> (Vec<Job>, Vec<PathBuf>) {
         let mut jobs = Vec::with_capacity(stated.len());
         let mut links = Vec::new();
         for (key, stat) in stated {
@@ -365,12 +376,20 @@ impl ModuleTable {
             if entry.seen.is_some() || !entry.key.same(&key) {
                 continue;
             }
-            let seen = Seen::with(stat, Base::Pending);
+            let seen = Seen::recorded_at(stat, Base::Pending, before_ns);
             entry.seen = Some(seen);
-            jobs.push(entry.job(seen));
             if link {
                 links.push(key.path().to_path_buf());
             }
+            // The job takes this very key: no count to move on a key another thread
+            // (the watching one) touched last.
+            jobs.push(Job {
+                key,
+                object_id: entry.object_id,
+                stat: seen.stat,
+                trusted: seen.trusted,
+                library: entry.library,
+            });
         }
         (jobs, links)
     }
@@ -965,22 +984,16 @@ fn look(entry: &Entry) -> Look {
 }
 
 /// `path.starts_with(root)` for a normalized `root`, compared as bytes when `path` is
-/// normalized too (as module paths are): splitting each path into components took a
-/// tenth of the time of loading with thousands of modules.
+/// plain too (`source_path::is_plain`), as module paths are.
 fn is_under(path: &Path, root: &Path) -> bool {
+    if !crate::source_path::is_plain(path) {
+        return path.starts_with(root);
+    }
     let sep = |b: &u8| std::path::is_separator(*b as char);
     let (p, r) = (
         path.as_os_str().as_encoded_bytes(),
         root.as_os_str().as_encoded_bytes(),
     );
-    // No empty or `.` component after the first (which `components` would drop).
-    let plain = p
-        .split(sep)
-        .skip(1)
-        .all(|part| !part.is_empty() && part != b".");
-    if !plain {
-        return path.starts_with(root);
-    }
     p.starts_with(r) && (p.len() == r.len() || sep(&p[r.len()]) || r.last().is_some_and(sep))
 }
 

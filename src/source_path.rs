@@ -20,6 +20,22 @@ pub fn source_for(file: &str) -> Option<PathBuf> {
     source_from_cache(path)
 }
 
+/// Whether `path`'s bytes are the only way to spell it: no empty or `.` component after
+/// the first, nor a trailing separator (which `Path`'s comparisons and hash skip), nor,
+/// on Windows, a `/` beside `\`. Module paths are: byte comparisons then agree with
+/// `Path`'s component-wise ones, without splitting thousands of paths into components.
+pub fn is_plain(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if cfg!(windows) && bytes.contains(&b'/') {
+        return false;
+    }
+    let sep = |b: &u8| std::path::is_separator(*b as char);
+    bytes
+        .split(sep)
+        .skip(1)
+        .all(|part| !part.is_empty() && part != b".")
+}
+
 /// Whether the source file `path` is the one module `name` would have: `a/b.py`, or
 /// `a/b/__init__.py`, for `a.b` (only the last part is compared).
 pub fn is_named_for(path: &Path, name: &str) -> bool {
@@ -62,6 +78,16 @@ pub fn is_reserved_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_path_has_one_spelling() {
+        for plain in ["/a/b.py", "/work/.venv/lib/x.py", "relative/x.py", "./x.py"] {
+            assert!(is_plain(Path::new(plain)), "{plain}");
+        }
+        for spelled in ["/a//b.py", "/a/./b.py", "/a/b/", "a/./b"] {
+            assert!(!is_plain(Path::new(spelled)), "{spelled}");
+        }
+    }
 
     #[test]
     fn a_file_is_named_for_the_module_whose_last_part_it_bears() {

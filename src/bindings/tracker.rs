@@ -255,17 +255,20 @@ impl Tracker {
         self.detector.reserve_files(more);
         let (table, detector, ignored) = (&mut self.table, &mut self.detector, &mut self.ignored);
         // New files are stat'ed and watched on other threads while the walk goes on.
+        let before = crate::module_table::now_ns();
         let (stated, live) = std::thread::scope(|scope| {
             let mut intake = Intake::new(scope, detector);
             let live = track_new(&modules, table, ignored, &mut intake);
             (py.detach(|| intake.finish()), live)
         });
-        let (mut jobs, mut links) = table.record_stats(stated);
+        let (mut jobs, mut links) = table.record_stats(stated, before);
         // Modules whose file could not be stat'ed when they were first seen.
         let (more_jobs, more_links) = py.detach(|| table.stat_new());
         jobs.extend(more_jobs);
         links.extend(more_links);
-        py.detach(|| self.detector.watch_files(Vec::new(), &links));
+        if !links.is_empty() {
+            py.detach(|| self.detector.watch_files(Vec::new(), &links));
+        }
         if live != (self.table.len(), self.ignored.len()) {
             // Some module left `sys.modules` (or went from one list to the other).
             let names: Vec<Bound<'_, PyString>> = modules
