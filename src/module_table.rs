@@ -211,8 +211,9 @@ pub struct ModuleTable {
     graph: Option<ImportGraph>,
     /// Modules by path, rebuilt when modules come or go.
     paths: Option<PathIndex>,
-    /// Whether some entry may be dirty: an idle cell then costs no walk of the table.
-    any_dirty: bool,
+    /// The positions of the entries marked dirty (and maybe of some no longer so, or
+    /// listed twice): a check looks at these, not at every entry of the table.
+    dirty: Vec<usize>,
     /// Background threads reading the baselines of modules tracked since.
     readers: Vec<Reader>,
     /// Modules that run a source given by the host rather than their file's (a Dask
@@ -303,6 +304,16 @@ impl ModuleTable {
         key
     }
 
+    /// Marks the entry at `i` to be looked at by the next check.
+    fn mark_dirty(&mut self, i: usize) {
+        if let Some(entry) = self.entries.get_mut(i) {
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(i);
+            }
+        }
+    }
+
     /// Makes room for `more` modules to be tracked.
     pub fn reserve(&mut self, more: usize) {
         self.entries.reserve_exact(more);
@@ -323,6 +334,9 @@ impl ModuleTable {
             self.graph = None;
             self.paths = None;
             self.index = NameIndex::of(self.entries.iter().map(|e| e.name()));
+            self.dirty = (0..self.entries.len())
+                .filter(|&i| self.entries[i].dirty)
+                .collect();
         }
     }
 
@@ -457,12 +471,6 @@ impl ModuleTable {
         };
         seen.baseline = baseline.hash.map_or(Base::Lost, Base::Known);
         entry.seen = Some(seen);
-        if seen.baseline == Base::Lost {
-            // The file changed after the module was seen, maybe before its directory was
-            // watched: look at it on the next check.
-            entry.dirty = true;
-            self.any_dirty = true;
-        }
         if let Some((imports, outline)) = baseline.analysis {
             if !imports.is_empty() {
                 self.graph = None;
@@ -472,6 +480,11 @@ impl ModuleTable {
             // resident for the rest of the session (once copied, the reader hands them
             // all back).
             entry.kept = Kept::new(&imports, Some(&outline));
+        }
+        if seen.baseline == Base::Lost {
+            // The file changed after the module was seen, maybe before its directory was
+            // watched: look at it on the next check.
+            self.mark_dirty(i);
         }
     }
 
@@ -518,8 +531,7 @@ impl ModuleTable {
             .paths
             .get_or_insert_with(|| PathIndex::build(entries.iter().map(|e| e.path())));
         for i in paths.select(candidates, entries.len()) {
-            self.entries[i].dirty = true;
-            self.any_dirty = true;
+            self.mark_dirty(i);
         }
     }
 
@@ -530,33 +542,43 @@ impl ModuleTable {
     /// checked. Files are stat'ed in parallel and read only when their stat moved.
     /// A module seen for the first time records its baseline and is not reported.
     pub fn changes(&mut self, only: Option<&[String]>, skip: &AHashSet<String>) -> Vec<Change> {
-        if !self.any_dirty {
+        if self.dirty.is_empty() {
             return Vec::new();
         }
         let selected: Option<AHashSet<&str>> = only.map(|n| n.iter().map(String::as_str).collect());
         let wanted = |e: &Entry| {
-            e.dirty
-                && !skip.contains(e.name())
-                && selected.as_ref().is_none_or(|s| s.contains(e.name()))
+            !skip.contains(e.name()) && selected.as_ref().is_none_or(|s| s.contains(e.name()))
         };
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable(); // table order
+        dirty.dedup();
         let entries = &self.entries;
-        let selected: Vec<usize> = (0..entries.len())
-            .filter(|&i| wanted(&entries[i]))
-            .collect();
-        let looked: Vec<(usize, Look)> = selected
-            .par_iter()
-            .map(|&i| (i, look(&entries[i])))
-            .collect();
+        // Those left out stay dirty, and listed.
+        let (selected, left): (Vec<usize>, Vec<usize>) = dirty
+            .into_iter()
+            .filter(|&i| entries.get(i).is_some_and(|e| e.dirty))
+            .partition(|&i| wanted(&entries[i]));
+        self.dirty = left;
+        // One edited file (the usual check) is not worth waking the thread pool for.
+        let looked: Vec<(usize, Look)> = if selected.len() < 4 {
+            selected.iter().map(|&i| (i, look(&entries[i]))).collect()
+        } else {
+            selected
+                .par_iter()
+                .map(|&i| (i, look(&entries[i])))
+                .collect()
+        };
         let mut reads = Vec::new();
         for (i, look) in looked {
             // Looked at: no longer pending, unless the file could not be read now
             // (deleted, mid-rename): then it is looked at again next time.
-            self.entries[i].dirty = matches!(look, Look::Unreadable);
-            if let Look::Read(snap, analysis) = look {
-                reads.push((i, snap, analysis));
+            self.entries[i].dirty = false;
+            match look {
+                Look::Unreadable => self.mark_dirty(i),
+                Look::Read(snap, analysis) => reads.push((i, snap, analysis)),
+                Look::Unmoved => {}
             }
         }
-        self.any_dirty = self.entries.iter().any(|e| e.dirty);
         let mut changes = Vec::new();
         for (i, snap, analysis) in reads {
             let entry = &mut self.entries[i];
@@ -911,9 +933,8 @@ impl ModuleTable {
     /// The change found in module `name` was not reloaded (its module object is not the
     /// one in `sys.modules` now): it is looked at again on the next check.
     pub fn keep_pending(&mut self, name: &str) {
-        if let Some(entry) = self.entry_mut(name) {
-            entry.dirty = true;
-            self.any_dirty = true;
+        if let Some(i) = self.find(name) {
+            self.mark_dirty(i);
         }
     }
 
