@@ -223,10 +223,14 @@ impl Detector {
             self.files.extend(files.into_iter().map(ByPath));
             return;
         }
-        // Thousands of files share a few hundred directories: each is looked up once.
-        let dirs: AHashSet<&Path> = files.iter().filter_map(|f| f.path().parent()).collect();
-        for dir in dirs {
-            self.watch_dir(dir);
+        // Thousands of files share a few hundred directories: each is looked up once
+        // (told apart by their bytes, cheaper to hash than a `Path`; a directory
+        // spelled two ways is found watched by `watch_dir`).
+        let mut seen: AHashSet<&[u8]> = AHashSet::new();
+        for dir in files.iter().filter_map(|f| f.path().parent()) {
+            if seen.insert(dir.as_os_str().as_encoded_bytes()) {
+                self.watch_dir(dir);
+            }
         }
         self.files.extend(files.into_iter().map(ByPath));
         for link in links {

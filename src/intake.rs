@@ -86,8 +86,13 @@ impl<'scope, 'env> Intake<'scope, 'env> {
         // Stats what the thread has not reached yet (thousands of files at load).
         stat_batches(&threads.stat_inbox, &threads.to_watch);
         drop(threads.to_watch);
-        let _ = threads.stats.join();
-        let _ = threads.watches.join();
+        // A thread that panicked lost the batches it held: the caller is told (as a
+        // panic of its own, which the bindings report as an internal error).
+        for joined in [threads.stats.join(), threads.watches.join()] {
+            if let Err(panic) = joined {
+                std::panic::resume_unwind(panic);
+            }
+        }
         threads.done.try_iter().flatten().collect()
     }
 

@@ -261,13 +261,15 @@ impl Tracker {
             let live = track_new(&modules, table, ignored, &mut intake);
             (py.detach(|| intake.finish()), live)
         });
-        let (mut jobs, mut links) = table.record_stats(stated, before);
-        // Modules whose file could not be stat'ed when they were first seen.
+        let (mut jobs, links) = table.record_stats(stated, before);
+        // Modules whose file could not be stat'ed when first seen: their directories
+        // are watched with them (again, which costs nothing, if they were).
         let (more_jobs, more_links) = py.detach(|| table.stat_new());
+        let retried: Vec<_> = more_jobs.iter().map(|job| job.key.clone()).collect();
         jobs.extend(more_jobs);
-        links.extend(more_links);
-        if !links.is_empty() {
-            py.detach(|| self.detector.watch_files(Vec::new(), &links));
+        if !(links.is_empty() && retried.is_empty()) {
+            let detector = &mut self.detector;
+            py.detach(|| detector.watch_files(retried, &[links, more_links].concat()));
         }
         if live != (self.table.len(), self.ignored.len()) {
             // Some module left `sys.modules` (or went from one list to the other).
