@@ -430,6 +430,9 @@ impl ModuleTable {
     }
 
     fn read_now(&mut self, jobs: &[Job]) {
+        if jobs.is_empty() {
+            return; // and no thread pool started for nothing (most loads read nothing now)
+        }
         let read: Vec<Baseline> = jobs.par_iter().map(baselines::read_now).collect();
         for baseline in read {
             self.absorb_one(baseline);
