@@ -195,6 +195,7 @@ impl Detector {
     pub fn watch_files(&mut self, files: Vec<ModuleKey>, links: &[PathBuf]) {
         self.look_at_mounts();
         self.watch_more(files, links);
+        self.forget_mounts();
     }
 
     /// Makes room for `more` files to watch, from the caller's thread: grown by a
@@ -206,13 +207,19 @@ impl Detector {
         }
     }
 
-    /// Reads which file systems are mounted, for `watch_more`.
+    /// Reads which file systems are mounted, for the `watch_more` calls that follow.
     pub fn look_at_mounts(&mut self) {
         self.network_mounts = any_network_mount();
     }
 
-    /// `watch_files`, with the mounts as `look_at_mounts` last found them (an intake
-    /// watches batch after batch).
+    /// Asks each directory again from now on (`resume`, a link followed at a check): a
+    /// network file system may be mounted by then.
+    pub fn forget_mounts(&mut self) {
+        self.network_mounts = true;
+    }
+
+    /// `watch_files`, with the mounts as `look_at_mounts` found them (an intake watches
+    /// batch after batch, then calls `forget_mounts`).
     pub fn watch_more(&mut self, files: Vec<ModuleKey>, links: &[PathBuf]) {
         // Polling stats the tracked path, which follows links: nothing to resolve.
         if self.watcher.is_none() {
@@ -398,8 +405,10 @@ fn network_file_system(_dir: &Path) -> Option<&'static str> {
     None
 }
 
-/// Whether `/proc/self/mounts` lists a file system of a kind `network_file_system`
-/// names (or cannot be read): then each directory is asked.
+/// Whether `/proc/self/mounts` lists a file system that is not known to be local (or
+/// cannot be read): then each directory is asked. An allow-list, not a list of network
+/// kinds: a shared folder of a kind not named here (virtiofs reports FUSE's number to
+/// `statfs`) is asked about, as before, rather than watched in vain.
 #[cfg(target_os = "linux")]
 fn any_network_mount() -> bool {
     let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
@@ -408,7 +417,7 @@ fn any_network_mount() -> bool {
     mounts
         .lines()
         .filter_map(|line| line.split_whitespace().nth(2))
-        .any(is_network_kind)
+        .any(|kind| !is_local_kind(kind))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -416,14 +425,56 @@ fn any_network_mount() -> bool {
     true
 }
 
-/// A file system type as `/proc/self/mounts` names the ones `network_file_system`
-/// tells by their magic number.
+/// File system types (as `/proc/self/mounts` names them) whose changes inotify reports:
+/// disks, memory, and the kernel's own.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn is_network_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "cifs" | "smbfs" | "9p" | "ceph" | "vboxsf" | "fuse" | "fuseblk"
-    ) || ["nfs", "smb", "fuse."].iter().any(|p| kind.starts_with(p))
+fn is_local_kind(kind: &str) -> bool {
+    const LOCAL: &[&str] = &[
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "f2fs",
+        "jfs",
+        "reiserfs",
+        "zfs",
+        "bcachefs",
+        "vfat",
+        "msdos",
+        "exfat",
+        "ntfs3",
+        "hfsplus",
+        "iso9660",
+        "udf",
+        "squashfs",
+        "erofs",
+        "tmpfs",
+        "ramfs",
+        "overlay",
+        "proc",
+        "sysfs",
+        "devtmpfs",
+        "devpts",
+        "cgroup",
+        "cgroup2",
+        "mqueue",
+        "securityfs",
+        "debugfs",
+        "tracefs",
+        "pstore",
+        "bpf",
+        "hugetlbfs",
+        "configfs",
+        "fusectl",
+        "binfmt_misc",
+        "efivarfs",
+        "selinuxfs",
+        "nsfs",
+        "autofs",
+        "rpc_pipefs",
+    ];
+    LOCAL.contains(&kind)
 }
 
 #[cfg(test)]
@@ -432,8 +483,13 @@ mod tests {
     use std::fs;
 
     #[test]
-    fn knows_the_network_file_systems_by_their_mount_type() {
+    fn only_file_systems_known_to_be_local_skip_asking_each_directory() {
         for kind in [
+            "ext4", "xfs", "btrfs", "tmpfs", "overlay", "proc", "fusectl", "cgroup2",
+        ] {
+            assert!(is_local_kind(kind), "{kind}");
+        }
+        let shared = [
             "nfs",
             "nfs4",
             "cifs",
@@ -442,13 +498,12 @@ mod tests {
             "fuse.sshfs",
             "fuseblk",
             "ceph",
-        ] {
-            assert!(is_network_kind(kind), "{kind}");
-        }
-        for kind in [
-            "ext4", "xfs", "btrfs", "tmpfs", "overlay", "proc", "fusectl", "cgroup2",
-        ] {
-            assert!(!is_network_kind(kind), "{kind}");
+        ];
+        for kind in shared
+            .into_iter()
+            .chain(["virtiofs", "vboxsf", "unknownfs"])
+        {
+            assert!(!is_local_kind(kind), "{kind}");
         }
     }
 

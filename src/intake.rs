@@ -182,6 +182,7 @@ fn watch_batches(
         detector.watch_more(keys(&batch), &[]);
         let _ = to_caller.send(batch);
     }
+    detector.forget_mounts();
 }
 
 #[cfg(test)]

@@ -36,15 +36,25 @@ pub fn is_plain(path: &Path) -> bool {
         .all(|part| !part.is_empty() && part != b".")
 }
 
-/// Whether the source file `path` is the one module `name` would have: `a/b.py`, or
-/// `a/b/__init__.py`, for `a.b` (only the last part is compared).
+/// Whether the source file `path` is the one module `name` would have: for `a.b`,
+/// `.../a/b.py` or `.../a/b/__init__.py`, every part of the name matching a trailing
+/// component of the path (toolz's `tlz.functoolz` copies `toolz/functoolz.py`'s
+/// `__file__`: its last part alone would match).
 pub fn is_named_for(path: &Path, name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    let named = match path.file_stem() {
-        Some(stem) if stem == "__init__" => path.parent().and_then(Path::file_name),
-        stem => stem,
+    let Some(stem) = path.file_stem() else {
+        return false;
     };
-    named.is_some_and(|n| n == last)
+    let mut dirs = path.parent().into_iter().flat_map(Path::ancestors);
+    let mut parts = name.rsplit('.');
+    if stem == "__init__" {
+        let package = dirs.next().and_then(Path::file_name);
+        if package.is_none_or(|p| Some(p) != parts.next().map(std::ffi::OsStr::new)) {
+            return false;
+        }
+    } else if parts.next().map(std::ffi::OsStr::new) != Some(stem) {
+        return false;
+    }
+    parts.all(|part| dirs.next().and_then(Path::file_name) == Some(std::ffi::OsStr::new(part)))
 }
 
 fn source_from_cache(pyc: &Path) -> Option<PathBuf> {
@@ -94,8 +104,15 @@ mod tests {
         assert!(is_named_for(Path::new("/x/a/b.py"), "a.b"));
         assert!(is_named_for(Path::new("/x/a/b/__init__.py"), "a.b"));
         assert!(is_named_for(Path::new("/x/top.py"), "top"));
-        // toolz's `tlz` copies `toolz`'s `__file__`: its spec must be asked.
+        assert!(is_named_for(Path::new("/x/a/b/c.py"), "a.b.c"));
+        // toolz's `tlz` modules copy `toolz`'s `__file__`: their spec must be asked.
         assert!(!is_named_for(Path::new("/x/toolz/__init__.py"), "tlz"));
+        assert!(!is_named_for(
+            Path::new("/x/toolz/functoolz.py"),
+            "tlz.functoolz"
+        ));
+        assert!(!is_named_for(Path::new("/x/b/c.py"), "a.b.c"));
+        assert!(!is_named_for(Path::new("c.py"), "a.c"));
         assert!(!is_named_for(Path::new("/x/posixpath.py"), "os.path"));
         assert!(!is_named_for(Path::new("/x/a/__init__.py"), "a.__init__"));
     }

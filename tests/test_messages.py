@@ -35,7 +35,7 @@ def test_a_one_word_line_is_read_as_the_parser_reads_it(shell):
     magic = shell.find_line_magic("autoreload")
     for line in ["", "2", "  now ", "off", "2-", "3", "complete", "7"]:
         assert vars(_mode_only(line)) == vars(magic.parse(line)), line
-    for line in ["2 json", "-p", "--full 2", "'2'", "now pkg"]:
+    for line in ["2 json", "-p", "--full 2", "'2'", "now pkg", "2\xa0", "2\x0b"]:
         assert _mode_only(line) is None, line
 
 

@@ -524,18 +524,27 @@ class _Spec:
         self.name, self.loader, self.origin = name, loader, None
         self.submodule_search_locations, self.loader_state, self.cached = None, None, None
         self.parent, self.has_location = "", False
+        self._uninitialized_submodules = []  # read by the import system for packages
 
 
 class AliasLoader:
-    # As toolz's TlzLoader: a module made from another's namespace, with its __file__.
+    # As toolz's TlzLoader: a module made from another's namespace, with its __file__
+    # (`tlz.functoolz` from `toolz/functoolz.py`: a dotted alias, made in its package).
     def find_spec(self, fullname, path, target=None):
         if fullname == {alias!r}:
             return _Spec(fullname, self)
+        if {alias!r}.startswith(fullname + "."):
+            spec = _Spec(fullname, self)
+            spec.submodule_search_locations = []
+            return spec
 
     def create_module(self, spec):
         return types.ModuleType(spec.name)
 
     def exec_module(self, module):
+        if module.__name__ != {alias!r}:
+            module.__path__ = []
+            return
         real = importlib.import_module({real!r})
         module.__dict__.update({{k: v for k, v in vars(real).items() if not k.startswith("__")}})
         module.__file__ = real.__file__
@@ -545,9 +554,13 @@ sys.meta_path.append(AliasLoader())
 """
 
 
-def test_a_module_that_borrows_another_modules_file_is_not_run_from_it(auto, make_module, capsys):
+@pytest.mark.parametrize("dotted", [False, True], ids=["top-level", "dotted"])
+def test_a_module_that_borrows_another_modules_file_is_not_run_from_it(
+    auto, make_module, capsys, dotted
+):
     real, real_path = make_module(REAL.format(v=1))
-    alias = real + "_alias"
+    # Dotted, its last part is the borrowed file's name, as `tlz.functoolz`'s is.
+    alias = f"far_borrowing.{real}" if dotted else real + "_alias"
     finder, _ = make_module(ALIAS_FINDER.format(alias=alias, real=real), prefix="finder")
     run(auto, "%autoreload 2 -p")
     run(auto, f"import {finder}, {real}, {alias}\nheld = {alias}.Curry")

@@ -36,6 +36,9 @@ def _mode_only(line: str):
     """The arguments of a line that is one plain word or nothing (``%autoreload 2``, the
     usual call, at every start), as the parser would give them without making it (see
     `lazy_arguments`); None for any other line."""
+    # IPython's shlex splits on these four only: any other space is part of a word.
+    if any(c.isspace() and c not in " \t\r\n" for c in line):
+        return None
     words = line.split()
     if len(words) > 1 or any(
         word[:1] == "-" or "'" in word or '"' in word or "\\" in word for word in words
