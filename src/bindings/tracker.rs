@@ -8,6 +8,7 @@ use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use crate::baselines::Job;
 use crate::detector::{Detector, Mode};
 use crate::intake::Intake;
 use crate::module_table::ModuleTable;
@@ -250,6 +251,27 @@ impl Tracker {
         let tag = ModulesSnapshot::tag(modules);
         let original = modules;
         let modules = modules.copy()?;
+        let (jobs, live) = self.take_in(py, &modules);
+        if live != (self.table.len(), self.ignored.len()) {
+            self.forget_gone(&modules);
+        }
+        self.snapshot = ModulesSnapshot::take(&modules, original, tag);
+        let table = &mut self.table;
+        // The first sync finds what was imported before loading: all of it is read in
+        // the background; later ones find what cells imported.
+        let bulk = !std::mem::replace(&mut self.synced, true);
+        py.detach(|| table.read_new(jobs, bulk));
+        Ok(())
+    }
+
+    /// Tracks the new modules of `modules`, their files stat'ed and watched (see
+    /// `intake.rs`). Returns the jobs to read their baselines with, and `track_new`'s
+    /// counts.
+    fn take_in(
+        &mut self,
+        py: Python<'_>,
+        modules: &Bound<'_, PyDict>,
+    ) -> (Vec<Job>, (usize, usize)) {
         let more = modules.len().saturating_sub(self.table.len());
         self.table.reserve(more);
         self.detector.reserve_files(more);
@@ -258,7 +280,7 @@ impl Tracker {
         let before = crate::module_table::now_ns();
         let (stated, live) = std::thread::scope(|scope| {
             let mut intake = Intake::new(scope, detector);
-            let live = track_new(&modules, table, ignored, &mut intake);
+            let live = track_new(modules, table, ignored, &mut intake);
             (py.detach(|| intake.finish()), live)
         });
         let (mut jobs, links) = table.record_stats(stated, before);
@@ -271,24 +293,20 @@ impl Tracker {
             let detector = &mut self.detector;
             py.detach(|| detector.watch_files(retried, &[links, more_links].concat()));
         }
-        if live != (self.table.len(), self.ignored.len()) {
-            // Some module left `sys.modules` (or went from one list to the other).
-            let names: Vec<Bound<'_, PyString>> = modules
-                .keys()
-                .iter()
-                .filter_map(|k| k.cast_into::<PyString>().ok())
-                .collect();
-            let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
-            self.table.retain(|name| live.contains(name));
-            self.ignored.retain(|name, _| live.contains(name.as_str()));
-        }
-        self.snapshot = ModulesSnapshot::take(&modules, original, tag);
-        let table = &mut self.table;
-        // The first sync finds what was imported before loading: all of it is read in
-        // the background; later ones find what cells imported.
-        let bulk = !std::mem::replace(&mut self.synced, true);
-        py.detach(|| table.read_new(jobs, bulk));
-        Ok(())
+        (jobs, live)
+    }
+
+    /// Forgets the modules no longer in `modules` (some left `sys.modules`, or went
+    /// from tracked to ignored or back).
+    fn forget_gone(&mut self, modules: &Bound<'_, PyDict>) {
+        let names: Vec<Bound<'_, PyString>> = modules
+            .keys()
+            .iter()
+            .filter_map(|k| k.cast_into::<PyString>().ok())
+            .collect();
+        let live: AHashSet<&str> = names.iter().filter_map(|n| n.to_str().ok()).collect();
+        self.table.retain(|name| live.contains(name));
+        self.ignored.retain(|name, _| live.contains(name.as_str()));
     }
 }
 
