@@ -35,9 +35,9 @@ pub struct Intake<'scope, 'env> {
 }
 
 /// Batches go round: made here, stat keys filled in by one thread, watched by the
-/// other, and sent back. Every allocation but the detector's own is made on the
-/// caller's thread: memory freed in a short-lived thread's malloc arena would stay
-/// resident for the session.
+/// other, and sent back. What outlives a batch, but the detector's own records, is
+/// allocated on the caller's thread: memory freed in a short-lived thread's malloc
+/// arena would stay resident for the session.
 struct Threads<'scope> {
     to_stat: Sender<Vec<Stated>>,
     /// Shared with the stat thread: the caller, done walking, takes batches too.
