@@ -20,7 +20,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import NamedTuple
 
-from . import _native, batches, fresh_bindings, messages
+from . import _native, fresh_bindings, messages
 from .import_tracker import ImportFromTracker
 
 logger = logging.getLogger("autoreload")
@@ -216,17 +216,22 @@ class ModuleReloader:
                 done.append(event.module)
                 self._after_reload(event)
         self._report_notes()
-        batch = batches.record(events, policy)
-        if batch is not None:
-            self._send(batch)
+        if done:
+            self._publish(events, policy)
         if self.interrupts_propagate and any(_interrupted(event) for event in events):
             # The reload was undone and said; the Ctrl-C itself is the program's.
             raise KeyboardInterrupt
         return done
 
-    def _send(self, batch: batches.Batch) -> None:
+    def _publish(self, events, policy: CheckPolicy) -> None:
         """Hand what was reloaded to those who follow the session (a cluster's workers):
-        their trouble is reported, never raised into the cell."""
+        their trouble is reported, never raised into the cell. `batches` is imported at
+        the first reload, not at ``%load_ext``: most sessions follow nobody."""
+        from . import batches
+
+        batch = batches.record(events, policy)
+        if batch is None:
+            return
         for follower in batches.followers():
             try:
                 follower(batch)
