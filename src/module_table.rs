@@ -73,8 +73,13 @@ impl Entry {
     }
 
     fn job(&self, seen: Seen) -> Job {
+        self.job_with(self.key.clone(), seen)
+    }
+
+    /// `job`, taking `key` (this entry's own, shared) rather than a new count on it.
+    fn job_with(&self, key: ModuleKey, seen: Seen) -> Job {
         Job {
-            key: self.key.clone(),
+            key,
             object_id: self.object_id,
             stat: seen.stat,
             trusted: seen.trusted,
@@ -397,13 +402,7 @@ impl ModuleTable {
             }
             // The job takes this very key: no count to move on a key another thread
             // (the watching one) touched last.
-            jobs.push(Job {
-                key,
-                object_id: entry.object_id,
-                stat: seen.stat,
-                trusted: seen.trusted,
-                library: entry.library,
-            });
+            jobs.push(entry.job_with(key, seen));
         }
         (jobs, links)
     }

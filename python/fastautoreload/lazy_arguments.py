@@ -44,6 +44,21 @@ class LazyArgumentsMagic:
         self._parser = None
         self._doc = None
 
+    def defaults(self) -> dict:
+        """Each argument's value when the line does not give it, as argparse sets it:
+        without making the parser."""
+        values = {}
+        for args, kwargs in self.arguments:
+            longest = max(args, key=len)
+            dest = kwargs.get("dest", longest.lstrip("-").replace("-", "_"))
+            if "default" in kwargs:
+                values[dest] = kwargs["default"]
+            elif kwargs.get("nargs") == "*" and not longest.startswith("-"):
+                values[dest] = []  # an absent positional list is empty, not None
+            else:
+                values[dest] = False if kwargs.get("action") == "store_true" else None
+        return values
+
     def __get__(self, instance, owner=None):
         return self if instance is None else _BoundMagic(self, instance)
 

@@ -44,17 +44,8 @@ def _mode_only(line: str):
         word[:1] == "-" or "'" in word or '"' in word or "\\" in word for word in words
     ):
         return None
-    return SimpleNamespace(
-        mode=words[0] if words else "now",
-        modules=[],
-        stats=False,
-        deps=None,
-        print=False,
-        log=False,
-        hide_errors=False,
-        full=False,
-        version=False,
-    )
+    declared = AutoreloadMagics.__dict__["autoreload"]
+    return SimpleNamespace(**{**declared.defaults(), **({"mode": words[0]} if words else {})})
 
 
 @magics_class
