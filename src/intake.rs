@@ -148,7 +148,8 @@ impl<'scope, 'env> Intake<'scope, 'env> {
     }
 }
 
-fn stat_all(batch: &mut [Stated]) {
+/// Fills in the stat key of every file of `batch`.
+pub fn stat_all(batch: &mut [Stated]) {
     for (key, stat) in batch {
         *stat = StatKey::of_and_is_link(key.path()).ok();
     }
