@@ -17,6 +17,7 @@ pub use external::{External, Star, Via};
 pub use packed::PackedOutline;
 
 use crate::lexer::{lexable, logical_lines, Line, Token};
+use names::Names;
 
 /// What kind of statement, with what the differ needs to know about each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +123,7 @@ impl Outline {
                 .any(|l| l.indent == top_indent && is_match_statement(l))
                 .then(|| "it has a module-level `match` statement".to_owned())
         });
-        let mut statements = statements(lines);
+        let mut statements = statements(lines, None);
         shrink(&mut statements);
         Outline { statements, unsure }
     }
@@ -140,12 +141,18 @@ fn shrink(statements: &mut Vec<Statement>) {
 }
 
 /// Splits lines into the statements of one block (all at the first line's indentation).
-fn statements(lines: &[Line<'_>]) -> Vec<Statement> {
+/// What they bind and read is added to `block` when given (a class body's statements:
+/// their class's names, so the class is not read twice).
+fn statements<'a>(lines: &[Line<'a>], mut block: Option<&mut Names<'a>>) -> Vec<Statement> {
     let mut result = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let end = statement_end(lines, i);
-        result.push(statement(&lines[i..end]));
+        let (statement, names) = statement(&lines[i..end]);
+        if let Some(block) = block.as_deref_mut() {
+            block.absorb(&names);
+        }
+        result.push(statement);
         i = end;
     }
     result
@@ -182,15 +189,13 @@ fn first_name<'a>(line: &Line<'a>) -> Option<&'a str> {
     line.tokens.first().map(Token::text)
 }
 
-fn statement(lines: &[Line<'_>]) -> Statement {
+fn statement<'a>(lines: &[Line<'a>]) -> (Statement, Names<'a>) {
     let first_line = lines[0].line;
     let last_line = lines.last().map_or(first_line, |l| l.last_line);
-    let fingerprint = fingerprint_of(lines);
     let header = lines
         .iter()
         .position(|l| first_name(l) != Some("@"))
         .unwrap_or(0);
-    let names = names::of_statement(lines);
     let docstring = matches!(lines, [line] if matches!(line.tokens.as_slice(), [Token::Literal(text)] if is_string(text)));
     let future_import = matches!(
         lines[0].tokens.as_slice(),
@@ -201,34 +206,44 @@ fn statement(lines: &[Line<'_>]) -> Statement {
             ..
         ]
     );
-    let kind = match definition_keyword(&lines[header]) {
+    let (kind, fingerprint, names) = match definition_keyword(&lines[header]) {
         Some((kw, name)) => {
             let head = fingerprint_of(&lines[..=header]);
             let def_line = lines[header].line;
             let body_lines = &lines[header + 1..];
             if kw == "def" {
-                Kind::Def {
+                let kind = Kind::Def {
                     name: name.to_owned(),
                     head,
                     def_line,
-                }
+                };
+                (kind, fingerprint_of(lines), names::of_statement(lines))
             } else {
-                Kind::Class {
+                // The body's statements are read once, for themselves and for the class.
+                let mut names = names::of_statement(&lines[..=header]);
+                let body = statements(body_lines, Some(&mut names));
+                let fingerprint = class_fingerprint(head, &body);
+                let kind = Kind::Class {
                     name: name.to_owned(),
                     head,
                     def_line,
-                    body: statements(body_lines),
-                }
+                    body,
+                };
+                (kind, fingerprint, names)
             }
         }
-        None => Kind::Other,
+        None => (
+            Kind::Other,
+            fingerprint_of(lines),
+            names::of_statement(lines),
+        ),
     };
     // A class body binds into the class, not the module.
     let binds = match &kind {
         Kind::Class { name, .. } => Box::new([name.clone()]),
         _ => owned(&names.binds),
     };
-    Statement {
+    let statement = Statement {
         kind,
         first_line,
         last_line,
@@ -246,7 +261,21 @@ fn statement(lines: &[Line<'_>]) -> Statement {
             lines[0].tokens.first(),
             Some(Token::Name("import" | "from"))
         ),
+    };
+    (statement, names)
+}
+
+/// A class's fingerprint, from its head's and its body statements': equal exactly when
+/// the head and every body statement are (each body statement is hashed once, not also
+/// as part of its class).
+fn class_fingerprint(head: Fingerprint, body: &[Statement]) -> Fingerprint {
+    let mut bytes = Vec::with_capacity(9 + 8 * body.len());
+    bytes.push(b'c');
+    bytes.extend_from_slice(&head.0.to_le_bytes());
+    for statement in body {
+        bytes.extend_from_slice(&statement.fingerprint.0.to_le_bytes());
     }
+    Fingerprint::of(&bytes)
 }
 
 /// The names a statement keeps: its own copies, since the source goes away.

@@ -32,7 +32,7 @@ impl<'a> Names<'a> {
     }
 
     fn mutate(&mut self, name: &'a str) {
-        if !KEYWORDS.contains(&name) && !self.mutates.contains(&name) {
+        if !is_keyword(name) && !self.mutates.contains(&name) {
             self.mutates.push(name);
         }
     }
@@ -65,7 +65,7 @@ impl<'a> Names<'a> {
     }
 
     fn read(&mut self, name: &'a str) {
-        if !KEYWORDS.contains(&name) && !self.reads.contains(&name) {
+        if !is_keyword(name) && !self.reads.contains(&name) {
             self.reads.push(name);
         }
     }
@@ -80,6 +80,25 @@ impl<'a> Names<'a> {
             }
         }
     }
+
+    /// Adds what `other`, a statement of the same block run after those seen so far,
+    /// binds and reads: the same lists, in the same order, as reading both in one pass.
+    pub fn absorb(&mut self, other: &Names<'a>) {
+        let lists = [
+            (&mut self.binds, &other.binds),
+            (&mut self.reads, &other.reads),
+            (&mut self.mutates, &other.mutates),
+            (&mut self.body_reads, &other.body_reads),
+            (&mut self.attrs, &other.attrs),
+            (&mut self.body_attrs, &other.body_attrs),
+        ];
+        for (mine, theirs) in lists {
+            for name in theirs {
+                push_new(mine, name);
+            }
+        }
+        self.star_import |= other.star_import;
+    }
 }
 
 fn push_new<'a>(list: &mut Vec<&'a str>, name: &'a str) {
@@ -88,16 +107,55 @@ fn push_new<'a>(list: &mut Vec<&'a str>, name: &'a str) {
     }
 }
 
-const KEYWORDS: [&str; 35] = [
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
-];
+/// Python's keywords: never a name read or bound. (A `match`, not a list searched: it
+/// is asked for every name of every statement.)
+fn is_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "False"
+            | "None"
+            | "True"
+            | "and"
+            | "as"
+            | "assert"
+            | "async"
+            | "await"
+            | "break"
+            | "class"
+            | "continue"
+            | "def"
+            | "del"
+            | "elif"
+            | "else"
+            | "except"
+            | "finally"
+            | "for"
+            | "from"
+            | "global"
+            | "if"
+            | "import"
+            | "in"
+            | "is"
+            | "lambda"
+            | "nonlocal"
+            | "not"
+            | "or"
+            | "pass"
+            | "raise"
+            | "return"
+            | "try"
+            | "while"
+            | "with"
+            | "yield"
+    )
+}
 
-const COMPOUND: [&str; 10] = [
-    "if", "elif", "else", "for", "while", "try", "except", "finally", "with", "async",
-];
+fn is_compound(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "if" | "elif" | "else" | "for" | "while" | "try" | "except" | "finally" | "with" | "async"
+    )
+}
 
 /// The names of a statement spanning `lines` (its first line at its block's indent).
 pub fn of_statement<'a>(lines: &[Line<'a>]) -> Names<'a> {
@@ -205,7 +263,7 @@ fn simple_statement<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) {
             }
             return;
         }
-        Token::Name(kw) if COMPOUND.contains(kw) => return compound_header(tokens, names),
+        Token::Name(kw) if is_compound(kw) => return compound_header(tokens, names),
         _ => {}
     }
     walrus_binds(tokens, names);
@@ -268,15 +326,21 @@ fn annotation_split<'t, 'a>(tokens: &'t [Token<'a>], names: &mut Names<'a>) -> &
 /// (`a.b`, `a[i]`) are reads.
 fn target_names<'a>(tokens: &[Token<'a>], names: &mut Names<'a>) -> Vec<&'a str> {
     let mut bound = Vec::new();
+    // `[` less `]` before the token: inside a subscript, names are read.
+    let mut open_brackets = 0i32;
     for (i, token) in tokens.iter().enumerate() {
+        let subscripted = open_brackets > 0;
+        match token {
+            Token::Op("[") => open_brackets += 1,
+            Token::Op("]") => open_brackets -= 1,
+            _ => {}
+        }
         let Token::Name(name) = token else { continue };
-        if KEYWORDS.contains(name) {
+        if is_keyword(name) {
             continue;
         }
         let after_dot = i > 0 && tokens[i - 1] == Token::Op(".");
         let used = matches!(tokens.get(i + 1), Some(Token::Op("." | "[" | "(")));
-        let subscripted = tokens[..i].iter().filter(|t| **t == Token::Op("[")).count()
-            > tokens[..i].iter().filter(|t| **t == Token::Op("]")).count();
         if after_dot {
             continue;
         }

@@ -693,3 +693,45 @@ fn a_module_reached_through_an_attribute_path_needs_that_path() {
     };
     assert_eq!(run_lines(&rerun(&o, &external)), [(9, 9)]);
 }
+
+#[test]
+fn a_class_reads_what_its_whole_text_read_in_one_pass_reads() {
+    // A class's names are gathered from its body's statements (read once); they must be
+    // the lists one pass over the class's whole text gives, in the same order.
+    let source = "@register(Kind.A, *opts)\nclass C(Base, metaclass=Meta):\n    x: T = make(y)\n    items.append(x)\n    if FLAG:\n        z = [w for w in ws]\n    else:\n        z = helper.build(q)\n    @staticmethod\n    def m(a=DEFAULT, *, b: Hint = None) -> Out:\n        return a + GLOBAL + self.attr\n    class Inner(Mixin):\n        k = load(x).value\n        def n(self):\n            return OTHER.thing()\n    from pkg import *\n";
+    let text = lexable(source.as_bytes());
+    let lines = logical_lines(&text);
+    let whole = names::of_statement(&lines);
+    let o = outline(source);
+    let [class] = o.statements.as_slice() else {
+        panic!("{:?}", o.statements)
+    };
+    assert!(matches!(class.kind, Kind::Class { .. }));
+    let listed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(class.reads.to_vec(), listed(&whole.reads));
+    assert_eq!(class.mutates.to_vec(), listed(&whole.mutates));
+    assert_eq!(class.body_reads.to_vec(), listed(&whole.body_reads));
+    assert_eq!(class.attrs.to_vec(), listed(&whole.attrs));
+    assert_eq!(class.body_attrs.to_vec(), listed(&whole.body_attrs));
+    assert_eq!(class.star_import, whole.star_import);
+    assert!(whole.reads.len() > 10 && whole.body_reads.contains(&"GLOBAL"));
+    assert!(whole.star_import && whole.mutates.contains(&"items"));
+}
+
+#[test]
+fn a_class_fingerprint_follows_its_head_and_each_body_statement() {
+    let fp = |source: &str| outline(source).statements[0].fingerprint;
+    let base = fp("class C(B):\n    x = 1\n    def m(self):\n        return 2\n");
+    let respaced = fp("class C( B ):\n\n    x = 1  # one\n    def m(self):\n        return 2\n");
+    assert_eq!(base, respaced);
+    for changed in [
+        "class C(A):\n    x = 1\n    def m(self):\n        return 2\n",
+        "class C(B):\n    x = 2\n    def m(self):\n        return 2\n",
+        "class C(B):\n    x = 1\n    def m(self):\n        return 3\n",
+        "class C(B):\n    def m(self):\n        return 2\n    x = 1\n",
+        "class C(B):\n    x = 1\n    def m(self):\n        return 2\n    y = 1\n",
+        "class C(B):\n    x = 1\n    def m(self):\n        pass\n        return 2\n",
+    ] {
+        assert_ne!(fp(changed), base, "{changed}");
+    }
+}
