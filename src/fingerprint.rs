@@ -54,6 +54,18 @@ impl StatKey {
         }
     }
 
+    /// The key of a `stat` the caller made itself (see `dir_stats`): the same fields
+    /// as `from_metadata` reads.
+    #[cfg(target_os = "linux")]
+    #[allow(clippy::unnecessary_cast)] // the field types differ between targets
+    pub(crate) fn from_stat(stat: &libc::stat) -> StatKey {
+        StatKey {
+            mtime_ns: stat.st_mtime as i64 * 1_000_000_000 + stat.st_mtime_nsec as i64,
+            size: stat.st_size as u64,
+            inode: stat.st_ino as u64,
+        }
+    }
+
     /// Seconds since the epoch, as `os.stat().st_mtime` gives it.
     pub fn mtime_seconds(&self) -> f64 {
         self.mtime_ns as f64 / 1e9

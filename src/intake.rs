@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::detector::Detector;
+use crate::dir_stats::DirStats;
 use crate::fingerprint::StatKey;
 use crate::module_key::ModuleKey;
 
@@ -150,8 +151,9 @@ impl<'scope, 'env> Intake<'scope, 'env> {
 
 /// Fills in the stat key of every file of `batch`.
 pub fn stat_all(batch: &mut [Stated]) {
+    let mut stats = DirStats::default();
     for (key, stat) in batch {
-        *stat = StatKey::of_and_is_link(key.path()).ok();
+        *stat = stats.of_and_is_link(key.path()).ok();
     }
 }
 

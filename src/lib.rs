@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod baselines;
 pub mod detector;
+pub mod dir_stats;
 pub mod fingerprint;
 pub mod import_graph;
 pub mod imports;

@@ -117,6 +117,8 @@ struct Hub {
     next_barrier: AtomicU64,
     watched: Mutex<Watches>,
     temp_watch: TempWatch,
+    /// The temp directory's identity, looked up once (see `acquire`).
+    temp_id: OnceLock<DirId>,
 }
 
 /// The watch of the temp directory, where the sentinels go, made by a thread of its own.
@@ -443,6 +445,7 @@ impl Hub {
             next_barrier: AtomicU64::new(1),
             watched: Mutex::new(Watches::default()),
             temp_watch: TempWatch::default(),
+            temp_id: OnceLock::new(),
         };
         Ok(hub)
     }
@@ -493,12 +496,13 @@ impl Hub {
     /// One more subscriber wants `dir` watched; the first one starts the OS watch.
     fn acquire(&self, dir: &Path) -> Result<(), WatchError> {
         self.acquire_name(dir)?;
-        let watched_as = self.watched.lock().ok().and_then(|w| {
-            let id = *w.ids.get(dir)?;
-            w.watched_as(id).cloned()
-        });
+        // Whether `dir` is the temp directory under another name: by the identity just
+        // recorded for it, against the temp directory's (one stat in all, not one more
+        // per directory watched).
+        let id = self.watched.lock().ok().and_then(|w| *w.ids.get(dir)?);
         let temp = &self.sentinels.dir;
-        if dir == temp || watched_as.as_deref() == Some(temp.as_path()) {
+        let temp_id = || *self.temp_id.get_or_init(|| dir_id(temp));
+        if dir == temp || id.is_some_and(|id| Some(id) == temp_id()) {
             self.shared.temp_dir_wanted.store(true, Ordering::Release);
         }
         Ok(())
@@ -709,6 +713,26 @@ mod tests {
             assert!(paths.contains(&path), "round {round}: {paths:?}");
             assert!(paths.iter().all(|p| hub.sentinels.number(p).is_none()));
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_temp_directory_watched_under_another_name_gets_its_events_passed_on() {
+        // With sentinels, the temp directory's own traffic is dropped unless a subscriber
+        // wants it, under any of its names.
+        let hub: &'static Hub = Box::leak(Box::new(Hub::start(false).unwrap()));
+        let root = tempfile::tempdir().unwrap();
+        let link = root.path().join("tmp-link");
+        std::os::unix::fs::symlink(std::env::temp_dir(), &link).unwrap();
+        let mut watcher = Watcher::subscribe(hub);
+        watcher.drain().expect("the temp directory is watched"); // before its alias
+        watcher.watch_dir(&link).unwrap();
+        let name = format!("far-temp-alias-{}.py", std::process::id());
+        let real = std::env::temp_dir().join(&name);
+        fs::write(&real, "x = 1\n").unwrap();
+        let paths = watcher.drain().expect("the sentinel arrives").paths;
+        fs::remove_file(&real).unwrap();
+        assert!(paths.contains(&link.join(&name)), "{paths:?}");
     }
 
     #[test]
