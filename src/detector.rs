@@ -349,7 +349,7 @@ impl Detector {
     fn add_links(&mut self, paths: &mut AHashSet<PathBuf>) {
         let touched: Vec<PathBuf> = paths
             .iter()
-            .filter(|p| self.files.contains(p.as_path()))
+            .filter(|p| self.files.contains(&ByPath::of(p)))
             .cloned()
             .collect();
         for file in &touched {

@@ -56,7 +56,9 @@ impl std::fmt::Debug for ModuleKey {
     }
 }
 
-/// A key hashed and compared by its path (a set of the files being watched).
+/// A key hashed and compared by its path (a set of the files being watched). Looked up
+/// by a `ByPath` too (`ByPath::of`): its hash is `source_path::hash_spelling`, not
+/// `Path`'s, so it cannot be looked up by a bare `Path`.
 #[derive(Clone, Debug)]
 pub struct ByPath(pub ModuleKey);
 
@@ -70,13 +72,14 @@ impl Eq for ByPath {}
 
 impl Hash for ByPath {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.path().hash(state);
+        crate::source_path::hash_spelling(self.0.path(), state);
     }
 }
 
-impl std::borrow::Borrow<Path> for ByPath {
-    fn borrow(&self) -> &Path {
-        self.0.path()
+impl ByPath {
+    /// A key for `path` alone, to look one up.
+    pub fn of(path: &Path) -> ByPath {
+        ByPath(ModuleKey::new("", path))
     }
 }
 
@@ -106,7 +109,10 @@ mod tests {
     fn a_set_by_path_finds_keys_by_path() {
         let key = ModuleKey::new("a", Path::new("/x/a.py"));
         let set: HashSet<ByPath> = [ByPath(key)].into_iter().collect();
-        assert!(set.contains(Path::new("/x/a.py")));
-        assert!(!set.contains(Path::new("/x/b.py")));
+        assert!(set.contains(&ByPath::of(Path::new("/x/a.py"))));
+        assert!(!set.contains(&ByPath::of(Path::new("/x/b.py"))));
+        // However the path is spelled, as `Path`'s own comparisons go.
+        assert!(set.contains(&ByPath::of(Path::new("/x//a.py"))));
+        assert!(set.contains(&ByPath::of(Path::new("/x/./a.py"))));
     }
 }

@@ -24,13 +24,11 @@ pub struct PathIndex {
 /// its bytes when they are its only spelling. Fixed seeds: the index is rebuilt whole,
 /// never merged, so any seeds do.
 fn path_hash(path: &Path) -> u32 {
+    use std::hash::BuildHasher;
     let seeds = ahash::RandomState::with_seeds(0x5eed, 0xfa57, 0xa070, 0x7e10);
-    let hash = if crate::source_path::is_plain(path) {
-        seeds.hash_one(path.as_os_str().as_encoded_bytes())
-    } else {
-        let spelled: PathBuf = path.components().collect();
-        seeds.hash_one(spelled.as_os_str().as_encoded_bytes())
-    };
+    let mut state = seeds.build_hasher();
+    crate::source_path::hash_spelling(path, &mut state);
+    let hash = std::hash::Hasher::finish(&state);
     (hash >> 32) as u32 ^ hash as u32
 }
 
