@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 /// maps back to `pkg/mod.py`. Anything else (C extensions, `.pyw`, legacy side-by-side
 /// `.pyc` files) has no source we reload.
 pub fn source_for(file: &str) -> Option<PathBuf> {
+    // Most modules: `<name>.py`, told by its last bytes without parsing the path.
+    let bytes = file.as_bytes();
+    let named = bytes.len() > 4 && !std::path::is_separator(bytes[bytes.len() - 4] as char);
+    if named && bytes[bytes.len() - 3..].eq_ignore_ascii_case(b".py") {
+        return Some(PathBuf::from(file));
+    }
     let path = Path::new(file);
     let ext = path.extension()?.to_str()?;
     if ext.eq_ignore_ascii_case("py") {
@@ -53,20 +59,46 @@ pub fn hash_spelling<H: std::hash::Hasher>(path: &Path, state: &mut H) {
 /// component of the path (toolz's `tlz.functoolz` copies `toolz/functoolz.py`'s
 /// `__file__`: its last part alone would match).
 pub fn is_named_for(path: &Path, name: &str) -> bool {
-    let Some(stem) = path.file_stem() else {
+    if cfg!(unix) && is_plain(path) {
+        // One spelling: its components are the bytes between its separators (split
+        // here, not parsed by `Path`: this is asked for thousands of modules at load).
+        let trailing = path.as_os_str().as_encoded_bytes().rsplit(|b| *b == b'/');
+        return named_by(trailing, name);
+    }
+    let Some(file) = path.file_name() else {
+        return false; // it ends in `..`
+    };
+    let dirs = path.parent().into_iter().flat_map(Path::ancestors);
+    let trailing = std::iter::once(file)
+        .chain(dirs.map_while(Path::file_name))
+        .map(std::ffi::OsStr::as_encoded_bytes);
+    named_by(trailing, name)
+}
+
+/// `is_named_for`, from a path's components last first (the file's name first).
+fn named_by<'p>(mut trailing: impl Iterator<Item = &'p [u8]>, name: &str) -> bool {
+    let Some(file) = trailing.next() else {
         return false;
     };
-    let mut dirs = path.parent().into_iter().flat_map(Path::ancestors);
-    let mut parts = name.rsplit('.');
-    if stem == "__init__" {
-        let package = dirs.next().and_then(Path::file_name);
-        if package.is_none_or(|p| Some(p) != parts.next().map(std::ffi::OsStr::new)) {
+    let mut parts = name.rsplit('.').map(str::as_bytes);
+    let stem = stem_of(file);
+    if stem == b"__init__" {
+        let package = trailing.next().filter(|p| !p.is_empty()); // not the root
+        if package.is_none() || package != parts.next() {
             return false;
         }
-    } else if parts.next().map(std::ffi::OsStr::new) != Some(stem) {
+    } else if file == b".." || parts.next() != Some(stem) {
         return false;
     }
-    parts.all(|part| dirs.next().and_then(Path::file_name) == Some(std::ffi::OsStr::new(part)))
+    parts.all(|part| !part.is_empty() && trailing.next() == Some(part))
+}
+
+/// A file name less its extension, as `Path::file_stem` has it (`.bashrc` has none).
+fn stem_of(file: &[u8]) -> &[u8] {
+    match file.iter().rposition(|b| *b == b'.') {
+        None | Some(0) => file,
+        Some(dot) => &file[..dot],
+    }
 }
 
 fn source_from_cache(pyc: &Path) -> Option<PathBuf> {
@@ -127,6 +159,62 @@ mod tests {
         assert!(!is_named_for(Path::new("c.py"), "a.c"));
         assert!(!is_named_for(Path::new("/x/posixpath.py"), "os.path"));
         assert!(!is_named_for(Path::new("/x/a/__init__.py"), "a.__init__"));
+    }
+
+    #[test]
+    fn however_a_path_is_spelled_it_is_named_for_the_same_modules() {
+        // Plain paths are split as bytes, others by `Path`: both must agree.
+        let paths = [
+            "/x/a/b.py",
+            "/x/a/b/__init__.py",
+            "/x/a/b/__init__.pyc",
+            "/x/top.py",
+            "top.py",
+            "/x/.hidden",
+            "/x/a.b.py",
+            "/x/a/..",
+            "/__init__.py",
+            "/x/a/b.tar.py",
+            "a/b.py",
+        ];
+        let names = [
+            "a.b", "b", "top", "x.top", "a", ".hidden", "a.b.c", "x.a.b", "", "a..b", "b.tar",
+            "a.b.tar", "__init__", "x.a",
+        ];
+        for path in paths {
+            let respelled = path.replacen('/', "//", 1).replace("/b", "/./b");
+            for name in names {
+                let plain = is_named_for(Path::new(path), name);
+                let spelled = is_named_for(Path::new(&respelled), name);
+                assert_eq!(plain, spelled, "{path} / {respelled} for {name:?}");
+                if respelled == path {
+                    continue;
+                }
+                assert!(!is_plain(Path::new(&respelled)) || respelled.starts_with("a/"));
+            }
+        }
+        // A dotted stem is no module's last part.
+        assert!(!is_named_for(Path::new("/x/a/b.tar.py"), "a.b.tar"));
+        assert!(is_named_for(Path::new("/x/a/b.py"), "x.a.b"));
+        assert!(is_named_for(Path::new("a/b.py"), "a.b"));
+    }
+
+    #[test]
+    fn the_quick_look_at_a_py_name_agrees_with_paths() {
+        for file in [
+            "/a/m.py", "m.py", "/a/.py", ".py", "/a/..py", "/a/m.PY", "/a/m.py/", "a.py.pyc",
+        ] {
+            let path = Path::new(file);
+            let by_path = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("py"));
+            assert_eq!(
+                source_for(file).is_some() && !file.ends_with(".pyc"),
+                by_path,
+                "{file}"
+            );
+        }
     }
 
     #[test]
