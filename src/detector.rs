@@ -234,7 +234,10 @@ impl Detector {
         // (told apart by their bytes, cheaper to hash than a `Path`; a directory
         // spelled two ways is found watched by `watch_dir`).
         let mut seen: AHashSet<&[u8]> = AHashSet::new();
-        for dir in files.iter().filter_map(|f| f.path().parent()) {
+        for dir in files
+            .iter()
+            .filter_map(|f| crate::source_path::parent_of(f.path()))
+        {
             if seen.insert(dir.as_os_str().as_encoded_bytes()) {
                 self.watch_dir(dir);
             }

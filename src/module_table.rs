@@ -520,6 +520,17 @@ impl ModuleTable {
     /// Records which files the detector says may have changed (all of them, when
     /// polling or after lost events). They stay pending until `changes` looks at them.
     pub fn notice(&mut self, candidates: &Candidates) {
+        match candidates {
+            // Nothing named (most checks): the index is built when something is.
+            Candidates::Some { paths, dirs } if paths.is_empty() && dirs.is_empty() => return,
+            Candidates::All => {
+                for i in 0..self.entries.len() {
+                    self.mark_dirty(i);
+                }
+                return;
+            }
+            Candidates::Some { .. } => {}
+        }
         let entries = &self.entries;
         let paths = self
             .paths

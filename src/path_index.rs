@@ -39,7 +39,7 @@ impl PathIndex {
         for (i, path) in paths.enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             index.by_path.push((path_hash(path), i));
-            if let Some(dir) = path.parent() {
+            if let Some(dir) = crate::source_path::parent_of(path) {
                 index.by_dir.push((path_hash(dir), i));
             }
         }

@@ -42,6 +42,25 @@ pub fn is_plain(path: &Path) -> bool {
         .all(|part| !part.is_empty() && part != b".")
 }
 
+/// `path.parent()`, found on its bytes when it has one spelling (`is_plain`): the last
+/// separator splits it, without `Path` parsing every component from the end.
+pub fn parent_of(path: &Path) -> Option<&Path> {
+    if !cfg!(unix) || !is_plain(path) {
+        return path.parent();
+    }
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let dir = match bytes.iter().rposition(|b| *b == b'/') {
+        Some(0) => &bytes[..1],
+        Some(at) => &bytes[..at],
+        None => &[],
+    };
+    // SAFETY: `dir` is a prefix of `path`'s bytes, cut just before an ASCII separator
+    // (or empty), which is a valid boundary for an encoded OS string.
+    Some(Path::new(unsafe {
+        std::ffi::OsStr::from_encoded_bytes_unchecked(dir)
+    }))
+}
+
 /// Hashes `path` the same for every spelling of it, as `Path`'s own hash does (component
 /// by component, at several times the cost, for thousands of paths at load): by its
 /// bytes when they are its only spelling (`is_plain`), else by its components'.
@@ -214,6 +233,22 @@ mod tests {
                 by_path,
                 "{file}"
             );
+        }
+    }
+
+    #[test]
+    fn the_parent_found_on_bytes_is_paths() {
+        for path in [
+            "/a/b/c.py",
+            "/c.py",
+            "c.py",
+            "a/c.py",
+            "./c.py",
+            "/a//c.py",
+            "/a/./c.py",
+        ] {
+            let path = Path::new(path);
+            assert_eq!(parent_of(path), path.parent(), "{path:?}");
         }
     }
 
