@@ -39,6 +39,11 @@ impl DirStats {
     fn in_dir(&mut self, path: &Path) -> Option<io::Result<(StatKey, bool)>> {
         use std::os::fd::AsRawFd;
         use std::os::unix::ffi::OsStrExt;
+        // `parent` and `file_name` skip a trailing `/` or `/.`, which the kernel does not:
+        // only a path with one spelling is split.
+        if !crate::source_path::is_plain(path) {
+            return None;
+        }
         let (dir, name) = (path.parent()?, path.file_name()?);
         let name = std::ffi::CString::new(name.as_bytes()).ok()?;
         let dir = self.opened(dir)?;
@@ -129,6 +134,22 @@ mod tests {
         assert!(is_link);
         assert_eq!(key, StatKey::of(&target).unwrap());
         assert!(!stats.of_and_is_link(&target).unwrap().1);
+    }
+
+    #[test]
+    fn a_path_ending_in_a_separator_is_stated_as_the_full_path_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.py");
+        fs::write(&file, "x = 1\n").unwrap();
+        let mut stats = DirStats::default();
+        for spelled in [
+            format!("{}/", file.display()),
+            format!("{}/.", file.display()),
+        ] {
+            let path = Path::new(&spelled);
+            let expected = StatKey::of_and_is_link(path).map_err(|e| e.kind());
+            assert_eq!(stats.of_and_is_link(path).map_err(|e| e.kind()), expected);
+        }
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub fn parent_of(path: &Path) -> Option<&Path> {
 /// by component, at several times the cost, for thousands of paths at load): by its
 /// bytes when they are its only spelling (`is_plain`), else by its components'.
 pub fn hash_spelling<H: std::hash::Hasher>(path: &Path, state: &mut H) {
+    if cfg!(windows) {
+        // `C:` and `c:` are one drive to `Path`'s comparisons: only its hash agrees.
+        std::hash::Hash::hash(path, state);
+        return;
+    }
     if is_plain(path) {
         state.write(path.as_os_str().as_encoded_bytes());
     } else {
