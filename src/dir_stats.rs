@@ -4,7 +4,8 @@
 //! path walks every component of it in the kernel (ten or so under site-packages), and
 //! that walk is most of the cost: on Linux, each directory is opened once (`O_PATH`, no
 //! read access needed) and its files are stat'ed relative to it. Elsewhere, and for
-//! anything unusual (a path without a parent or a file name), the full path is used.
+//! anything unusual (a path spelled more than one way, or without a parent or a file
+//! name), the full path is used.
 
 use std::io;
 use std::path::Path;
