@@ -41,6 +41,11 @@ impl Kept {
         (!outline.is_empty()).then(|| PackedOutline::unpack_from(outline))
     }
 
+    /// Whether an outline is kept (without unpacking it).
+    pub fn outline_is_known(&self) -> bool {
+        !self.parts().1.is_empty()
+    }
+
     /// The imports' bytes and the outline's.
     fn parts(&self) -> (&[u8], &[u8]) {
         let mut at = 0;

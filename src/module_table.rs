@@ -225,6 +225,10 @@ pub struct ModuleTable {
     /// worker running the session's code): what they run again when what they imported
     /// changed, since their file may hold something else.
     given_sources: AHashMap<String, (PathBuf, Arc<[u8]>)>,
+    /// The outline of the module reloaded last, as committed (name and content): the
+    /// next edit of the same module, the usual case, diffs from it without unpacking
+    /// the entry's packed copy.
+    last_outline: Option<(String, ContentHash, Arc<Outline>)>,
 }
 
 impl ModuleTable {
@@ -706,7 +710,7 @@ impl ModuleTable {
     /// meanwhile (a failed edit, say), this is a plan from what it runs to `change` as well.
     pub fn plan_rerun(&self, change: &Change, external: &External) -> Option<Plan> {
         let entry = &self.entries[self.find(&change.name)?];
-        let current = entry.kept.outline()?;
+        let current = self.outline_of(entry)?;
         let external = self.star_lines(entry, change, external);
         if entry.seen.is_some_and(|seen| seen.is_baseline(change.hash)) {
             Some(rerun(&current, &external))
@@ -721,10 +725,22 @@ impl ModuleTable {
         let entry = &self.entries[self.find(&change.name)?];
         let external = self.star_lines(entry, change, external);
         Some(diff_with(
-            &entry.kept.outline()?,
+            self.outline_of(entry)?.as_ref(),
             change.outline.as_deref()?,
             &external,
         ))
+    }
+
+    /// The outline of what `entry`'s module runs: the one kept unpacked when it is that
+    /// module's last commit and still what it runs, else unpacked from the entry.
+    fn outline_of(&self, entry: &Entry) -> Option<Arc<Outline>> {
+        if let Some((name, hash, outline)) = &self.last_outline {
+            let runs_it = entry.seen.is_some_and(|seen| seen.is_baseline(*hash));
+            if name == entry.name() && runs_it && entry.kept.outline_is_known() {
+                return Some(Arc::clone(outline));
+            }
+        }
+        entry.kept.outline().map(Arc::new)
     }
 
     /// `external` with each star import placed at its line in `change`'s source (one
@@ -752,9 +768,9 @@ impl ModuleTable {
     }
 
     /// The outline of what `importer` runs, unpacked; None when it is not known.
-    fn unpacked_outline(&self, importer: &str) -> Option<Outline> {
+    fn unpacked_outline(&self, importer: &str) -> Option<Arc<Outline>> {
         let entry = &self.entries[self.find(importer)?];
-        entry.kept.outline()
+        self.outline_of(entry)
     }
 
     /// Whether a statement of what `importer` runs (or a function it defines) reads one
@@ -957,6 +973,10 @@ impl ModuleTable {
             let same_imports = entry.kept.holds_imports(&change.imports);
             let outline = change.outline.as_deref().map(PackedOutline::pack);
             entry.kept = Kept::new(&PackedImports::pack(&change.imports), outline.as_ref());
+            self.last_outline = change
+                .outline
+                .clone()
+                .map(|outline| (change.name.clone(), change.hash, outline));
             if !same_imports {
                 self.graph = None;
             }
@@ -1503,5 +1523,39 @@ mod tests {
         assert!(table
             .given("a", there, b"x = 4\n".to_vec(), false)
             .is_some());
+    }
+
+    #[test]
+    fn each_module_is_planned_from_its_own_last_outline() {
+        // The last committed outline is kept unpacked for the next edit of that module
+        // only: another module's edit, or the same module's, plans from what each runs.
+        let dir = tempfile::tempdir().unwrap();
+        let v = |n: u32| format!("X = {n}\n\ndef f():\n    return X + {n}\n");
+        let mut table = table_with(dir.path(), &[("a", &v(1)), ("b", &v(1))]);
+        let none = AHashSet::new();
+        let mut step = |table: &mut ModuleTable, name: &str, n: u32| {
+            fs::write(dir.path().join(format!("{name}.py")), v(n)).unwrap();
+            let changes = scan(table, None, &none);
+            let [change] = changes.as_slice() else {
+                panic!("{changes:?}")
+            };
+            let entry = &table.entries[table.find(name).unwrap()];
+            let unpacked = entry.kept.outline().unwrap();
+            let expected = diff_with(
+                &unpacked,
+                change.outline.as_deref().unwrap(),
+                &External::default(),
+            );
+            assert_eq!(table.plan(change, &External::default()), Some(expected));
+            table.commit(change);
+        };
+        step(&mut table, "a", 2);
+        step(&mut table, "a", 3); // from the kept outline of a's version 2
+        step(&mut table, "b", 2); // not from a's
+        step(&mut table, "a", 4);
+        assert!(table
+            .last_outline
+            .as_ref()
+            .is_some_and(|(name, ..)| name == "a"));
     }
 }
