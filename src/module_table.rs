@@ -1533,7 +1533,7 @@ mod tests {
         let v = |n: u32| format!("X = {n}\n\ndef f():\n    return X + {n}\n");
         let mut table = table_with(dir.path(), &[("a", &v(1)), ("b", &v(1))]);
         let none = AHashSet::new();
-        let mut step = |table: &mut ModuleTable, name: &str, n: u32| {
+        let step = |table: &mut ModuleTable, name: &str, n: u32| {
             fs::write(dir.path().join(format!("{name}.py")), v(n)).unwrap();
             let changes = scan(table, None, &none);
             let [change] = changes.as_slice() else {
