@@ -45,7 +45,7 @@ impl DirStats {
         if !crate::source_path::is_plain(path) {
             return None;
         }
-        let (dir, name) = (path.parent()?, path.file_name()?);
+        let (dir, name) = (crate::source_path::parent_of(path)?, path.file_name()?);
         let name = std::ffi::CString::new(name.as_bytes()).ok()?;
         let dir = self.opened(dir)?;
         // SAFETY: `stat` is plain data written by the call; `name` is NUL-terminated and

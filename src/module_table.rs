@@ -767,8 +767,8 @@ impl ModuleTable {
         placed
     }
 
-    /// The outline of what `importer` runs, unpacked; None when it is not known.
-    fn unpacked_outline(&self, importer: &str) -> Option<Arc<Outline>> {
+    /// The outline of what `importer` runs (`outline_of`); None when it is not known.
+    fn outline_of_module(&self, importer: &str) -> Option<Arc<Outline>> {
         let entry = &self.entries[self.find(importer)?];
         self.outline_of(entry)
     }
@@ -776,7 +776,7 @@ impl ModuleTable {
     /// Whether a statement of what `importer` runs (or a function it defines) reads one
     /// of `names`. Unknown outlines count as yes.
     pub fn may_read(&self, importer: &str, names: &[String]) -> bool {
-        let Some(outline) = self.unpacked_outline(importer) else {
+        let Some(outline) = self.outline_of_module(importer) else {
             return true;
         };
         outline.statements.iter().any(|s| {
@@ -792,7 +792,7 @@ impl ModuleTable {
     /// its import-time code have used what `attrs` name in another module. Unknown
     /// outlines count as yes.
     pub fn may_reach(&self, importer: &str, via: &[Via], attrs: &AHashSet<&str>) -> bool {
-        let Some(outline) = self.unpacked_outline(importer) else {
+        let Some(outline) = self.outline_of_module(importer) else {
             return true;
         };
         let touched = |a: &str| attrs.contains(a);
